@@ -1,0 +1,123 @@
+/*
+ * Handlers: turn syscall stops into model calls and call records.  One
+ * file per syscall family; one table (sysent.c) maps numbers to them.
+ */
+#ifndef SOCKTAP_HANDLERS_H
+#define SOCKTAP_HANDLERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "socktap/call.h"
+#include "socktap/model.h"
+#include "tracer/tracer.h"
+
+/* Per traced thread. */
+struct st_task {
+	pid_t tid, tgid;
+	struct st_fdtable *fdt;
+	char comm[16];
+	/* the call in flight, between entry and exit */
+	struct st_call call;
+	struct st_socket *sock;		/* referenced for the call */
+	int fd;
+	uint64_t saved[4];		/* entry-time values for the exit */
+	struct st_endpoint addr;	/* entry-time decoded sockaddr */
+	bool addr_ok;
+	bool visible;			/* print this call */
+};
+
+struct st_handler_opts {
+	unsigned string_limit;		/* -s */
+	bool want_calls;		/* a call sink wants lines */
+};
+
+/* The handlers' shared state. */
+struct st_handlers {
+	struct st_model *model;
+	struct st_call_sink calls;
+	struct st_handler_opts opts;
+	uint8_t *buf;			/* scratch for payloads */
+	size_t bufsize;
+	uint8_t preview[4096];		/* first bytes of a call, for -s */
+	char text[4][512];		/* symbolic args of the current call */
+	unsigned warned_io_uring;
+	void (*warn)(void *arg, const char *text);
+	void *warn_arg;
+};
+
+/* Context of one stop. */
+struct st_hctx {
+	struct st_handlers *h;
+	struct st_task *task;
+	struct st_stop *stop;
+};
+
+struct st_sysent {
+	long nr;
+	const char *name;
+	enum st_entry_verdict (*entry)(struct st_hctx *c);
+	void (*exit)(struct st_hctx *c);
+};
+
+/* The tracer hooks backed by these handlers. */
+void st_handlers_hooks(struct st_handlers *h, struct st_tracer_hooks *hooks);
+int st_handlers_init(struct st_handlers *h, struct st_model *m);
+void st_handlers_cleanup(struct st_handlers *h);
+
+/* The table (sysent.c). */
+const struct st_sysent *st_sysent_lookup(long nr);
+const long *st_sysent_numbers(size_t *n);
+
+/* Helpers for handler files (dispatch.c). */
+/* The socket behind fd, resolved lazily; NULL when not a socket. */
+struct st_socket *st_h_fd_socket(struct st_hctx *c, int fd);
+/* Holds sock for the call and marks the call visible. */
+void st_h_hold(struct st_hctx *c, int fd, struct st_socket *sock);
+/* Origin info of the current stop. */
+void st_h_who(const struct st_hctx *c, int fd, struct st_origin_info *who);
+/* Reads and decodes a sockaddr argument (addr, len) into ep. */
+int st_h_read_sockaddr(struct st_hctx *c, uint64_t addr, uint64_t len,
+		       struct st_endpoint *ep);
+/* Makes sure a socket's local (and peer) endpoint is known. */
+void st_h_refresh(struct st_hctx *c, struct st_socket *s, int fd,
+		  bool full);
+/* Binds fd to the socket with inode resolved now (socket, accept ...). */
+struct st_socket *st_h_new_fd(struct st_hctx *c, int fd, bool full);
+/* Call record argument setters. */
+void st_h_arg_int(struct st_hctx *c, unsigned i, long long v);
+void st_h_arg_hex(struct st_hctx *c, unsigned i, unsigned long long v);
+void st_h_arg_fd(struct st_hctx *c, unsigned i, int fd,
+		 const struct st_socket *s);
+void st_h_arg_text(struct st_hctx *c, unsigned i, const char *text);
+void st_h_arg_addr(struct st_hctx *c, unsigned i, const struct st_endpoint *ep);
+void st_h_arg_buf(struct st_hctx *c, unsigned i, const uint8_t *p,
+		  size_t len, size_t total);
+/* Scratch text slot k (0..3) for symbolic args. */
+char *st_h_text(struct st_hctx *c, unsigned k);
+/* Records bytes moved by a call (reads tracee memory in pieces);
+ * returns how many of the first bytes were kept in h->preview. */
+size_t st_h_data(struct st_hctx *c, struct st_socket *s, bool send,
+	       uint64_t addr, size_t len, unsigned flags, size_t orig_len,
+	       const struct st_endpoint *peer, bool preview);
+/* Records an iovec array's first len bytes. */
+size_t st_h_data_iov(struct st_hctx *c, struct st_socket *s, bool send,
+		   uint64_t iov, uint64_t iovcnt, size_t len, unsigned flags,
+		   size_t orig_len, const struct st_endpoint *peer,
+		   bool preview);
+/* Common exit handling of a failed data call: reset detection. */
+void st_h_data_error(struct st_hctx *c, struct st_socket *s);
+void st_h_warn(struct st_hctx *c, const char *text);
+
+/* Flag tables for symbolic args. */
+struct st_flag {
+	unsigned long value;
+	const char *name;
+};
+void st_h_flags(char *buf, size_t size, unsigned long v,
+		const struct st_flag *tab, const char *zero);
+const char *st_h_family_name(int family);
+void st_h_socktype(char *buf, size_t size, int type);
+extern const struct st_flag st_msg_flags[];
+
+#endif

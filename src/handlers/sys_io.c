@@ -1,0 +1,527 @@
+/*
+ * Data calls: read/write and their vector, positional, send/recv, msg and
+ * mmsg forms, sendfile and splice.  Bytes come from the return value,
+ * read from tracee memory at exit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "handlers/handlers.h"
+#include "handlers/sys.h"
+
+/* How each data call lays out its arguments. */
+enum io_shape {
+	IO_PLAIN,	/* fd, buf, count [, offset] */
+	IO_VEC,		/* fd, iov, iovcnt [, offset ...] */
+	IO_ADDR,	/* sendto/recvfrom: fd, buf, len, flags, addr, alen */
+	IO_MSG,		/* fd, msghdr, flags */
+	IO_MMSG,	/* fd, mmsghdr, vlen, flags */
+};
+
+struct io_kind {
+	const char *name;
+	enum io_shape shape;
+	bool send;
+};
+
+static const struct io_kind io_kinds[] = {
+	{ "read", IO_PLAIN, false }, { "write", IO_PLAIN, true },
+	{ "pread64", IO_PLAIN, false }, { "pwrite64", IO_PLAIN, true },
+	{ "readv", IO_VEC, false }, { "writev", IO_VEC, true },
+	{ "preadv", IO_VEC, false }, { "pwritev", IO_VEC, true },
+	{ "preadv2", IO_VEC, false }, { "pwritev2", IO_VEC, true },
+	{ "recvfrom", IO_ADDR, false }, { "sendto", IO_ADDR, true },
+	{ "recvmsg", IO_MSG, false }, { "sendmsg", IO_MSG, true },
+	{ "recvmmsg", IO_MMSG, false }, { "sendmmsg", IO_MMSG, true },
+	{ NULL, IO_PLAIN, false },
+};
+
+static const struct io_kind *kind_of(const char *name)
+{
+	for (const struct io_kind *k = io_kinds; k->name; k++)
+		if (!strcmp(k->name, name))
+			return k;
+	return NULL;
+}
+
+static bool is_dgram(const struct st_socket *s)
+{
+	return s->type == SOCK_DGRAM || s->type == SOCK_SEQPACKET ||
+	       s->type == SOCK_RAW;
+}
+
+/* The first send of an unbound datagram socket binds it implicitly. */
+static void learn_local(struct st_hctx *c, struct st_socket *s)
+{
+	if ((s->family == AF_INET || s->family == AF_INET6) &&
+	    (!st_endpoint_known(&s->local) || s->local.port == 0))
+		st_h_refresh(c, s, c->task->fd, false);
+}
+
+static unsigned io_flags(int msgflags, const struct st_socket *s)
+{
+	unsigned f = 0;
+
+	if (msgflags & MSG_OOB)
+		f |= ST_EVF_OOB;
+	if (is_dgram(s))
+		f |= ST_EVF_DGRAM;
+	return f;
+}
+
+static void arg_msgflags(struct st_hctx *c, unsigned i, unsigned long v)
+{
+	st_h_flags(st_h_text(c, i), 512, v, st_msg_flags, "0");
+	st_h_arg_text(c, i, st_h_text(c, i));
+}
+
+enum st_entry_verdict st_sys_io_entry(struct st_hctx *c)
+{
+	const struct io_kind *k = kind_of(c->task->call.name);
+	int fd = (int)c->stop->args[0];
+	struct st_socket *s;
+
+	if (!k)
+		return ST_ENTRY_SKIP;
+	s = st_h_fd_socket(c, fd);
+	if (!s)
+		return ST_ENTRY_SKIP;	/* files, pipes, ttys: not ours */
+	st_h_hold(c, fd, s);
+	st_h_arg_fd(c, 0, fd, s);
+	if (k->shape == IO_ADDR && k->send && c->stop->args[4])
+		c->task->addr_ok = st_h_read_sockaddr(c, c->stop->args[4],
+						      c->stop->args[5],
+						      &c->task->addr) == 0;
+	return ST_ENTRY_WANT_EXIT;
+}
+
+/* A receive's end-of-stream, error, or payload. */
+static bool io_prelude(struct st_hctx *c, struct st_socket *s, bool send,
+		       size_t ret)
+{
+	struct st_origin_info who;
+
+	if (c->task->call.err) {
+		st_h_data_error(c, s);
+		return false;
+	}
+	if (!send && ret == 0 && !is_dgram(s)) {
+		st_h_who(c, c->task->fd, &who);
+		st_model_peer_fin(c->h->model, s, &who);
+		return false;
+	}
+	if (send)
+		learn_local(c, s);
+	return true;
+}
+
+static void exit_plain(struct st_hctx *c, const struct io_kind *k,
+		       struct st_socket *s)
+{
+	size_t ret = (size_t)c->task->call.ret;
+	size_t plen = 0;
+
+	if (io_prelude(c, s, k->send, ret))
+		plen = st_h_data(c, s, k->send, c->stop->args[1], ret,
+				 io_flags(0, s), 0, NULL, true);
+	if (c->task->call.err)
+		st_h_arg_hex(c, 1, c->stop->args[1]);
+	else
+		st_h_arg_buf(c, 1, c->h->preview, plen, ret);
+	st_h_arg_int(c, 2, (long long)c->stop->args[2]);
+	if (!strncmp(k->name, "p", 1))
+		st_h_arg_int(c, 3, (long long)c->stop->args[3]);
+}
+
+static void exit_vec(struct st_hctx *c, const struct io_kind *k,
+		     struct st_socket *s)
+{
+	size_t ret = (size_t)c->task->call.ret;
+	size_t plen = 0;
+
+	if (io_prelude(c, s, k->send, ret))
+		plen = st_h_data_iov(c, s, k->send, c->stop->args[1],
+				     c->stop->args[2], ret, io_flags(0, s), 0,
+				     NULL, true);
+	if (c->task->call.err)
+		st_h_arg_hex(c, 1, c->stop->args[1]);
+	else
+		st_h_arg_buf(c, 1, c->h->preview, plen, ret);
+	st_h_arg_int(c, 2, (long long)c->stop->args[2]);
+}
+
+static void exit_addr(struct st_hctx *c, const struct io_kind *k,
+		      struct st_socket *s)
+{
+	size_t ret = (size_t)c->task->call.ret;
+	int flags = (int)c->stop->args[3];
+	size_t buflen = (size_t)c->stop->args[2], take = ret, plen = 0;
+	unsigned evf = io_flags(flags, s);
+	struct st_endpoint peer;
+	bool have_peer = false;
+
+	if (k->send) {
+		have_peer = c->task->addr_ok;
+		peer = c->task->addr;
+	} else if (!c->task->call.err && c->stop->args[4] && c->stop->args[5]) {
+		uint32_t alen = 0;
+
+		if (st_mem_read_exact(c->task->tid, c->stop->args[5], &alen,
+				      sizeof(alen)) == 0)
+			have_peer = st_h_read_sockaddr(c, c->stop->args[4],
+						       alen, &peer) == 0;
+	}
+	if (!k->send && (flags & MSG_TRUNC) && take > buflen) {
+		/* a datagram longer than the buffer: only buflen exist */
+		take = buflen;
+		evf |= ST_EVF_TRUNC;
+	}
+	if (!k->send && (flags & MSG_PEEK)) {
+		/* not consumed: the same bytes will be read again */
+		c->task->call.note = "peeked, not recorded";
+		if (!c->task->call.err) {
+			ssize_t n = st_mem_read(c->task->tid, c->stop->args[1],
+						c->h->preview,
+						take < sizeof(c->h->preview)
+						? take : sizeof(c->h->preview));
+			plen = n > 0 ? (size_t)n : 0;
+		}
+	} else if (!k->send && (flags & MSG_TRUNC) && !is_dgram(s) &&
+		   !c->task->call.err) {
+		/* TCP with MSG_TRUNC discards the bytes without copying */
+		struct st_origin_info who;
+
+		st_h_who(c, c->task->fd, &who);
+		st_model_gap(c->h->model, s, false, ret,
+			     "discarded with MSG_TRUNC", NULL, &who);
+	} else if (io_prelude(c, s, k->send, ret)) {
+		plen = st_h_data(c, s, k->send, c->stop->args[1], take, evf,
+				 ret, have_peer ? &peer : NULL, true);
+	}
+	if (c->task->call.err)
+		st_h_arg_hex(c, 1, c->stop->args[1]);
+	else
+		st_h_arg_buf(c, 1, c->h->preview, plen, take);
+	st_h_arg_int(c, 2, (long long)buflen);
+	arg_msgflags(c, 3, (unsigned)flags);
+	if (have_peer)
+		st_h_arg_addr(c, 4, &peer);
+	else if (c->stop->args[4])
+		st_h_arg_hex(c, 4, c->stop->args[4]);
+	else
+		st_h_arg_text(c, 4, "NULL");
+}
+
+/* Forgets the fds that arrive with SCM_RIGHTS: they resolve lazily. */
+static void scan_rights(struct st_hctx *c, const struct msghdr *mh)
+{
+	size_t len = mh->msg_controllen;
+	uint8_t *ctl;
+	struct msghdr m = { 0 };
+	struct cmsghdr *cm;
+
+	if (!mh->msg_control || len == 0)
+		return;
+	if (len > 65536)
+		len = 65536;
+	ctl = malloc(len);
+	if (!ctl)
+		return;
+	if (st_mem_read_exact(c->task->tid, (uint64_t)(uintptr_t)mh->msg_control,
+			      ctl, len) == 0) {
+		m.msg_control = ctl;
+		m.msg_controllen = len;
+		for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+			size_t n;
+			int *fds;
+
+			if (cm->cmsg_level != SOL_SOCKET ||
+			    cm->cmsg_type != SCM_RIGHTS ||
+			    cm->cmsg_len < CMSG_LEN(0) ||
+			    (uint8_t *)cm + cm->cmsg_len > ctl + len)
+				continue;
+			n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			fds = (int *)CMSG_DATA(cm);
+			for (size_t i = 0; i < n; i++) {
+				int fd;
+
+				memcpy(&fd, &fds[i], sizeof(fd));
+				st_fdtable_forget(c->task->fdt, fd);
+			}
+		}
+	}
+	free(ctl);
+}
+
+/* One message of sendmsg, recvmsg or the mmsg calls: len bytes of its iovecs. */
+static size_t msg_data(struct st_hctx *c, struct st_socket *s, bool send,
+		       const struct msghdr *mh, size_t len, int callflags,
+		       bool preview)
+{
+	struct st_endpoint peer;
+	bool have_peer = false;
+	unsigned evf = io_flags(callflags, s);
+	size_t orig = len, take = len, total = 0;
+	uint64_t iov = (uint64_t)(uintptr_t)mh->msg_iov;
+
+	if (mh->msg_name && mh->msg_namelen)
+		have_peer = st_h_read_sockaddr(c,
+				(uint64_t)(uintptr_t)mh->msg_name,
+				mh->msg_namelen, &peer) == 0;
+	if (!send && (mh->msg_flags & MSG_TRUNC) && is_dgram(s)) {
+		struct iovec v[64];
+		size_t n = mh->msg_iovlen < 64 ? mh->msg_iovlen : 64;
+
+		/* what fits in the iovecs is what exists */
+		if (st_mem_read_exact(c->task->tid, iov, v,
+				      n * sizeof(v[0])) == 0) {
+			for (size_t i = 0; i < n; i++)
+				total += v[i].iov_len;
+			if (take > total)
+				take = total;
+		}
+		evf |= ST_EVF_TRUNC;
+	}
+	if (send)
+		learn_local(c, s);
+	return st_h_data_iov(c, s, send, iov, mh->msg_iovlen, take, evf, orig,
+			     have_peer ? &peer : NULL, preview);
+}
+
+static void exit_msg(struct st_hctx *c, const struct io_kind *k,
+		     struct st_socket *s)
+{
+	size_t ret = (size_t)c->task->call.ret;
+	int flags = (int)c->stop->args[2];
+	struct msghdr mh;
+	size_t plen = 0;
+
+	st_h_arg_hex(c, 1, c->stop->args[1]);
+	arg_msgflags(c, 2, (unsigned)flags);
+	if (st_mem_read_exact(c->task->tid, c->stop->args[1], &mh,
+			      sizeof(mh)) < 0) {
+		if (!c->task->call.err) {
+			struct st_origin_info who;
+
+			st_h_who(c, c->task->fd, &who);
+			st_model_gap(c->h->model, s, k->send, ret,
+				     "msghdr unreadable", NULL, &who);
+		}
+		return;
+	}
+	if (!k->send && !c->task->call.err)
+		scan_rights(c, &mh);
+	if (!k->send && (flags & MSG_PEEK)) {
+		c->task->call.note = "peeked, not recorded";
+		return;
+	}
+	if (!io_prelude(c, s, k->send, ret))
+		return;
+	plen = msg_data(c, s, k->send, &mh, ret, flags, true);
+	st_h_arg_buf(c, 1, c->h->preview, plen, ret);
+}
+
+#define MMSG_MAX 1024	/* UIO_MAXIOV bounds vlen in the kernel too */
+
+static void exit_mmsg(struct st_hctx *c, const struct io_kind *k,
+		      struct st_socket *s)
+{
+	long ret = c->task->call.ret;
+	int flags = (int)c->stop->args[3];
+	struct mmsghdr mm;
+
+	st_h_arg_hex(c, 1, c->stop->args[1]);
+	st_h_arg_int(c, 2, (long long)(unsigned)c->stop->args[2]);
+	arg_msgflags(c, 3, (unsigned)flags);
+	if (c->task->call.err) {
+		st_h_data_error(c, s);
+		return;
+	}
+	if (!k->send && (flags & MSG_PEEK)) {
+		c->task->call.note = "peeked, not recorded";
+		return;
+	}
+	for (long i = 0; i < ret && i < MMSG_MAX; i++) {
+		if (st_mem_read_exact(c->task->tid,
+				      c->stop->args[1] + (uint64_t)i * sizeof(mm),
+				      &mm, sizeof(mm)) < 0)
+			break;
+		if (!k->send && mm.msg_len == 0 && !is_dgram(s)) {
+			struct st_origin_info who;
+
+			st_h_who(c, c->task->fd, &who);
+			st_model_peer_fin(c->h->model, s, &who);
+			break;
+		}
+		if (!k->send)
+			scan_rights(c, &mm.msg_hdr);
+		msg_data(c, s, k->send, &mm.msg_hdr, mm.msg_len, flags, false);
+	}
+}
+
+void st_sys_io_exit(struct st_hctx *c)
+{
+	const struct io_kind *k = kind_of(c->task->call.name);
+	struct st_socket *s = c->task->sock;
+
+	if (!k || !s)
+		return;
+	switch (k->shape) {
+	case IO_PLAIN:
+		exit_plain(c, k, s);
+		break;
+	case IO_VEC:
+		exit_vec(c, k, s);
+		break;
+	case IO_ADDR:
+		exit_addr(c, k, s);
+		break;
+	case IO_MSG:
+		exit_msg(c, k, s);
+		break;
+	case IO_MMSG:
+		exit_mmsg(c, k, s);
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* sendfile: the payload is read back from the source file */
+
+static int fd_position(pid_t tid, int fd, uint64_t *pos)
+{
+	char path[64], line[128];
+	FILE *f;
+	int rc = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)tid, fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long v;
+
+		if (sscanf(line, "pos: %llu", &v) == 1) {
+			*pos = v;
+			rc = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+enum st_entry_verdict st_sys_sendfile_entry(struct st_hctx *c)
+{
+	int out = (int)c->stop->args[0], in = (int)c->stop->args[1];
+	struct st_socket *s = st_h_fd_socket(c, out);
+	uint64_t off = 0;
+
+	if (!s)
+		return ST_ENTRY_SKIP;
+	st_h_hold(c, out, s);
+	st_h_arg_fd(c, 0, out, s);
+	st_h_arg_fd(c, 1, in, NULL);
+	c->task->saved[1] = 0;
+	if (c->stop->args[2]) {
+		int64_t o;
+
+		if (st_mem_read_exact(c->task->tid, c->stop->args[2], &o,
+				      sizeof(o)) == 0 && o >= 0) {
+			off = (uint64_t)o;
+			c->task->saved[1] = 1;
+		}
+		snprintf(st_h_text(c, 2), 512, "[%llu]",
+			 (unsigned long long)off);
+		st_h_arg_text(c, 2, st_h_text(c, 2));
+	} else {
+		if (fd_position(c->task->tid, in, &off) == 0)
+			c->task->saved[1] = 1;
+		st_h_arg_text(c, 2, "NULL");
+	}
+	c->task->saved[0] = off;
+	st_h_arg_int(c, 3, (long long)c->stop->args[3]);
+	return ST_ENTRY_WANT_EXIT;
+}
+
+void st_sys_sendfile_exit(struct st_hctx *c)
+{
+	struct st_handlers *h = c->h;
+	struct st_socket *s = c->task->sock;
+	size_t ret = (size_t)c->task->call.ret, done = 0;
+	struct st_origin_info who;
+	char path[64];
+	int fd = -1;
+
+	if (!s || !io_prelude(c, s, true, ret) || ret == 0)
+		return;
+	st_h_who(c, c->task->fd, &who);
+	if (c->task->saved[1]) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d",
+			 (int)c->task->tid, (int)c->stop->args[1]);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	}
+	while (fd >= 0 && done < ret) {
+		size_t want = ret - done;
+		ssize_t n;
+
+		if (want > h->bufsize)
+			want = h->bufsize;
+		n = pread(fd, h->buf, want, (off_t)(c->task->saved[0] + done));
+		if (n <= 0)
+			break;
+		st_model_data(h->model, s, true, h->buf, (size_t)n,
+			      done + (size_t)n < ret ? ST_EVF_PART : 0, 0,
+			      NULL, &who);
+		done += (size_t)n;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (done < ret)
+		st_model_gap(h->model, s, true, ret - done,
+			     "sendfile source could not be read back", NULL,
+			     &who);
+	c->task->call.note = done == ret ? "payload read back from the file"
+					 : NULL;
+}
+
+/* splice: bytes move between a pipe and a socket inside the kernel */
+enum st_entry_verdict st_sys_splice_entry(struct st_hctx *c)
+{
+	int in = (int)c->stop->args[0], out = (int)c->stop->args[2];
+	struct st_socket *si = st_h_fd_socket(c, in);
+	struct st_socket *so = st_h_fd_socket(c, out);
+
+	if (!si && !so)
+		return ST_ENTRY_SKIP;
+	st_h_hold(c, so ? out : in, so ? so : si);
+	c->task->saved[0] = so ? 1 : 0;
+	st_h_arg_fd(c, 0, in, si);
+	st_h_arg_hex(c, 1, c->stop->args[1]);
+	st_h_arg_fd(c, 2, out, so);
+	st_h_arg_hex(c, 3, c->stop->args[3]);
+	st_h_arg_int(c, 4, (long long)c->stop->args[4]);
+	st_h_arg_hex(c, 5, c->stop->args[5]);
+	return ST_ENTRY_WANT_EXIT;
+}
+
+void st_sys_splice_exit(struct st_hctx *c)
+{
+	struct st_socket *s = c->task->sock;
+	bool send = c->task->saved[0];
+	size_t ret = (size_t)c->task->call.ret;
+	struct st_origin_info who;
+
+	if (!s || !io_prelude(c, s, send, ret) || ret == 0)
+		return;
+	st_h_who(c, c->task->fd, &who);
+	st_model_gap(c->h->model, s, send, ret,
+		     "spliced through a pipe: bytes not visible", NULL, &who);
+	c->task->call.note = "bytes not visible: recorded as a gap";
+}

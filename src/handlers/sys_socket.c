@@ -1,0 +1,309 @@
+/* Socket calls: socket, socketpair, bind, listen, connect, accept,
+ * shutdown, getsockname/getpeername, get/setsockopt. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "handlers/handlers.h"
+#include "handlers/sys.h"
+#include "resolve/resolve.h"
+
+static void arg_family(struct st_hctx *c, unsigned i, int family)
+{
+	const char *name = st_h_family_name(family);
+
+	if (name) {
+		st_h_arg_text(c, i, name);
+	} else {
+		snprintf(st_h_text(c, i), 512, "%d", family);
+		st_h_arg_text(c, i, st_h_text(c, i));
+	}
+}
+
+enum st_entry_verdict st_sys_socket_entry(struct st_hctx *c)
+{
+	return ST_ENTRY_WANT_EXIT;
+}
+
+void st_sys_socket_exit(struct st_hctx *c)
+{
+	int family = (int)c->stop->args[0];
+	int type = (int)c->stop->args[1];
+	int protocol = (int)c->stop->args[2];
+	struct st_socket *s = NULL;
+
+	arg_family(c, 0, family);
+	st_h_socktype(st_h_text(c, 1), 512, type);
+	st_h_arg_text(c, 1, st_h_text(c, 1));
+	st_h_arg_int(c, 2, protocol);
+	c->task->visible = true;
+	if (c->task->call.err)
+		return;
+	s = st_h_new_fd(c, (int)c->task->call.ret, false);
+	if (!s)
+		return;
+	st_socket_set_type(s, family, type, protocol);
+	s->local.family = AF_UNSPEC;
+	st_h_hold(c, (int)c->task->call.ret, s);
+	c->task->call.ret_sock = s;
+}
+
+enum st_entry_verdict st_sys_socketpair_entry(struct st_hctx *c)
+{
+	return ST_ENTRY_WANT_EXIT;
+}
+
+void st_sys_socketpair_exit(struct st_hctx *c)
+{
+	int family = (int)c->stop->args[0];
+	int type = (int)c->stop->args[1];
+	int sv[2];
+	struct st_socket *s[2] = { NULL, NULL };
+	struct st_origin_info who;
+
+	arg_family(c, 0, family);
+	st_h_socktype(st_h_text(c, 1), 512, type);
+	st_h_arg_text(c, 1, st_h_text(c, 1));
+	st_h_arg_int(c, 2, (long long)c->stop->args[2]);
+	c->task->visible = true;
+	if (c->task->call.err ||
+	    st_mem_read_exact(c->task->tid, c->stop->args[3], sv,
+			      sizeof(sv)) < 0)
+		return;
+	for (int i = 0; i < 2; i++) {
+		s[i] = st_h_new_fd(c, sv[i], false);
+		if (!s[i])
+			return;
+		st_socket_set_type(s[i], family, type,
+				   (int)c->stop->args[2]);
+		s[i]->local.family = (sa_family_t)family;
+		s[i]->peer.family = (sa_family_t)family;
+	}
+	s[0]->peer_ino = s[1]->ino;
+	s[1]->peer_ino = s[0]->ino;
+	snprintf(st_h_text(c, 3), 512, "[%d, %d]", sv[0], sv[1]);
+	st_h_arg_text(c, 3, st_h_text(c, 3));
+	st_h_who(c, sv[0], &who);
+	st_model_connected(c->h->model, s[0], ST_ORIGIN_PAIR, &who);
+	who.fd = sv[1];
+	st_model_connected(c->h->model, s[1], ST_ORIGIN_PAIR, &who);
+	st_h_hold(c, sv[0], s[0]);
+}
+
+/* bind/connect: fd, addr, addrlen */
+static enum st_entry_verdict addr_call_entry(struct st_hctx *c)
+{
+	int fd = (int)c->stop->args[0];
+	struct st_socket *s = st_h_fd_socket(c, fd);
+
+	st_h_hold(c, fd, s);
+	c->task->addr_ok = st_h_read_sockaddr(c, c->stop->args[1],
+					      c->stop->args[2],
+					      &c->task->addr) == 0;
+	st_h_arg_fd(c, 0, fd, s);
+	if (c->task->addr_ok)
+		st_h_arg_addr(c, 1, &c->task->addr);
+	else
+		st_h_arg_hex(c, 1, c->stop->args[1]);
+	st_h_arg_int(c, 2, (long long)c->stop->args[2]);
+	return ST_ENTRY_WANT_EXIT;
+}
+
+enum st_entry_verdict st_sys_bind_entry(struct st_hctx *c)
+{
+	return addr_call_entry(c);
+}
+
+void st_sys_bind_exit(struct st_hctx *c)
+{
+	struct st_socket *s = c->task->sock;
+
+	if (!s || c->task->call.err)
+		return;
+	if (c->task->addr_ok)
+		s->local = c->task->addr;
+	/* port 0 or a wildcard: the kernel's choice is the real name */
+	if (s->family == AF_INET || s->family == AF_INET6)
+		st_h_refresh(c, s, c->task->fd, false);
+	if (s->state < ST_SOCK_BOUND)
+		s->state = ST_SOCK_BOUND;
+}
+
+enum st_entry_verdict st_sys_listen_entry(struct st_hctx *c)
+{
+	int fd = (int)c->stop->args[0];
+	struct st_socket *s = st_h_fd_socket(c, fd);
+
+	st_h_hold(c, fd, s);
+	st_h_arg_fd(c, 0, fd, s);
+	st_h_arg_int(c, 1, (long long)(int)c->stop->args[1]);
+	return ST_ENTRY_WANT_EXIT;
+}
+
+void st_sys_listen_exit(struct st_hctx *c)
+{
+	struct st_socket *s = c->task->sock;
+
+	if (!s || c->task->call.err)
+		return;
+	s->listening = true;
+	s->state = ST_SOCK_LISTENING;
+	if (!st_endpoint_known(&s->local) || s->local.port == 0)
+		st_h_refresh(c, s, c->task->fd, false);
+}
+
+enum st_entry_verdict st_sys_connect_entry(struct st_hctx *c)
+{
+	return addr_call_entry(c);
+}
+
+void st_sys_connect_exit(struct st_hctx *c)
+{
+	struct st_socket *s = c->task->sock;
+	struct st_origin_info who;
+	int err = c->task->call.err;
+
+	if (!s || (err && err != EINPROGRESS) || !c->task->addr_ok)
+		return;
+	if (c->task->addr.family == AF_UNSPEC) {
+		/* a datagram socket dissolving its association */
+		memset(&s->peer, 0, sizeof(s->peer));
+		s->state = ST_SOCK_BOUND;
+		return;
+	}
+	s->peer = c->task->addr;
+	/* the kernel has picked the local address and ephemeral port */
+	st_h_refresh(c, s, c->task->fd, st_proto_is_unix(s->proto));
+	s->peer = c->task->addr;
+	st_h_who(c, c->task->fd, &who);
+	st_model_connected(c->h->model, s, ST_ORIGIN_CONNECT, &who);
+	if (err == EINPROGRESS)
+		s->state = ST_SOCK_CONNECTING;
+}
+
+enum st_entry_verdict st_sys_accept_entry(struct st_hctx *c)
+{
+	int fd = (int)c->stop->args[0];
+	struct st_socket *s = st_h_fd_socket(c, fd);
+
+	st_h_hold(c, fd, s);
+	st_h_arg_fd(c, 0, fd, s);
+	return ST_ENTRY_WANT_EXIT;
+}
+
+void st_sys_accept_exit(struct st_hctx *c)
+{
+	struct st_socket *ls = c->task->sock, *s;
+	struct st_origin_info who;
+	int nfd = (int)c->task->call.ret;
+
+	if (c->task->call.err) {
+		st_h_arg_hex(c, 1, c->stop->args[1]);
+		return;
+	}
+	s = st_h_new_fd(c, nfd, true);
+	if (!s)
+		return;
+	if (!s->family && ls)
+		st_socket_set_type(s, ls->family, ls->type, ls->protocol);
+	if (st_endpoint_known(&s->peer))
+		st_h_arg_addr(c, 1, &s->peer);
+	else
+		st_h_arg_hex(c, 1, c->stop->args[1]);
+	if (!strcmp(c->task->call.name, "accept4")) {
+		static const struct st_flag fl[] = {
+			{ SOCK_NONBLOCK, "SOCK_NONBLOCK" },
+			{ SOCK_CLOEXEC, "SOCK_CLOEXEC" }, { 0, NULL } };
+
+		st_h_flags(st_h_text(c, 2), 512, c->stop->args[3], fl, "0");
+		st_h_arg_hex(c, 2, c->stop->args[2]);
+		st_h_arg_text(c, 3, st_h_text(c, 2));
+	}
+	st_h_who(c, nfd, &who);
+	st_model_connected(c->h->model, s, ST_ORIGIN_ACCEPT, &who);
+	c->task->call.ret_sock = s;
+	/* the accepted socket, not the listener, is what the call made */
+	if (!c->task->sock)
+		st_h_hold(c, nfd, s);
+	else
+		c->task->visible = true;
+}
+
+enum st_entry_verdict st_sys_shutdown_entry(struct st_hctx *c)
+{
+	static const char *const how[] = { "SHUT_RD", "SHUT_WR", "SHUT_RDWR" };
+	int fd = (int)c->stop->args[0];
+	unsigned h = (unsigned)c->stop->args[1];
+	struct st_socket *s = st_h_fd_socket(c, fd);
+
+	st_h_hold(c, fd, s);
+	st_h_arg_fd(c, 0, fd, s);
+	if (h < 3)
+		st_h_arg_text(c, 1, how[h]);
+	else
+		st_h_arg_int(c, 1, h);
+	return ST_ENTRY_WANT_EXIT;
+}
+
+void st_sys_shutdown_exit(struct st_hctx *c)
+{
+	struct st_origin_info who;
+
+	if (!c->task->sock || c->task->call.err)
+		return;
+	st_h_who(c, c->task->fd, &who);
+	st_model_shutdown(c->h->model, c->task->sock, (int)c->stop->args[1],
+			  &who);
+}
+
+/* getsockname/getpeername: the trace shows the kernel's answer */
+enum st_entry_verdict st_sys_getname_entry(struct st_hctx *c)
+{
+	int fd = (int)c->stop->args[0];
+	struct st_socket *s = st_h_fd_socket(c, fd);
+
+	if (!s)
+		return ST_ENTRY_SKIP;
+	st_h_hold(c, fd, s);
+	st_h_arg_fd(c, 0, fd, s);
+	return ST_ENTRY_WANT_EXIT;
+}
+
+void st_sys_getname_exit(struct st_hctx *c)
+{
+	struct st_endpoint ep;
+	uint32_t len = 0;
+
+	if (c->task->call.err ||
+	    st_mem_read_exact(c->task->tid, c->stop->args[2], &len,
+			      sizeof(len)) < 0 ||
+	    st_h_read_sockaddr(c, c->stop->args[1], len, &ep) < 0) {
+		st_h_arg_hex(c, 1, c->stop->args[1]);
+		return;
+	}
+	st_h_arg_addr(c, 1, &ep);
+	snprintf(st_h_text(c, 2), 512, "[%u]", len);
+	st_h_arg_text(c, 2, st_h_text(c, 2));
+}
+
+/* setsockopt/getsockopt: shown, not decoded beyond level and name */
+enum st_entry_verdict st_sys_sockopt_entry(struct st_hctx *c)
+{
+	int fd = (int)c->stop->args[0];
+	struct st_socket *s = st_h_fd_socket(c, fd);
+
+	if (!s)
+		return ST_ENTRY_SKIP;
+	st_h_hold(c, fd, s);
+	st_h_arg_fd(c, 0, fd, s);
+	st_h_arg_int(c, 1, (long long)(int)c->stop->args[1]);
+	st_h_arg_int(c, 2, (long long)(int)c->stop->args[2]);
+	st_h_arg_hex(c, 3, c->stop->args[3]);
+	st_h_arg_hex(c, 4, c->stop->args[4]);
+	return ST_ENTRY_WANT_EXIT;
+}
+
+void st_sys_sockopt_exit(struct st_hctx *c)
+{
+}

@@ -1,0 +1,150 @@
+/* socktap: what is this process saying on the network? */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "handlers/handlers.h"
+#include "options.h"
+#include "out/out_text.h"
+#include "tracer/tracer.h"
+
+static void on_stop_signal(int sig)
+{
+	st_tracer_request_stop(sig);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: waitpid must return to notice the request */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* a closed output pipe is an error to report, not a death */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Creates an output file the way tcpdump and strace replace one: truncate
+ * a regular file, never follow a symlink planted in its place. */
+static FILE *open_output(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+			    O_CLOEXEC | O_NOCTTY, 0600);
+	FILE *f;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write '%s': %s", path,
+			 errno == ELOOP ? "is a symbolic link" :
+			 strerror(errno));
+		return NULL;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		snprintf(err, errlen, "cannot write '%s': %s", path,
+			 strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
+int main(int argc, char **argv)
+{
+	struct st_options opt;
+	struct st_handlers h;
+	struct st_tracer_hooks hooks;
+	struct st_tracer_opts topts;
+	struct st_tracer *tracer = NULL;
+	struct st_text_out text;
+	struct st_model *model = NULL;
+	struct timespec now;
+	FILE *out = stderr;
+	char err[512] = "";
+	int status = 0, rc;
+
+	if (getuid() != geteuid() || getgid() != getegid()) {
+		fprintf(stderr, "socktap: refusing to run setuid or setgid\n");
+		return 1;
+	}
+	if (st_options_parse(argc, argv, &opt, err, sizeof(err)) < 0) {
+		fprintf(stderr, "socktap: %s\n", err);
+		return 2;
+	}
+	if (opt.help) {
+		st_options_usage(stdout);
+		return 0;
+	}
+	if (opt.version) {
+		printf("socktap %s\n", ST_VERSION);
+		return 0;
+	}
+	if (opt.output) {
+		out = open_output(opt.output, err, sizeof(err));
+		if (!out) {
+			fprintf(stderr, "socktap: %s\n", err);
+			return 1;
+		}
+	}
+	/* stderr is unbuffered; a file gets a large buffer */
+	if (out != stderr)
+		setvbuf(out, NULL, _IOFBF, 1 << 16);
+
+	model = st_model_new();
+	memset(&h, 0, sizeof(h));
+	if (!model || st_handlers_init(&h, model) < 0) {
+		fprintf(stderr, "socktap: out of memory\n");
+		return 1;
+	}
+	st_text_init(&text, out, &opt.text);
+	h.opts.string_limit = opt.text.string_limit;
+	if (!opt.quiet) {
+		h.calls.priv = &text;
+		h.calls.on_call = st_text_on_call;
+	}
+	h.warn = st_text_warning;
+	h.warn_arg = &text;
+	st_handlers_hooks(&h, &hooks);
+
+	memset(&topts, 0, sizeof(topts));
+	topts.seccomp = opt.seccomp;
+	topts.argv = opt.argv;
+	topts.pids = opt.pids;
+	topts.npids = opt.npids;
+	rc = st_tracer_start(&topts, &hooks, &tracer, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "socktap: %s\n", err);
+		st_handlers_cleanup(&h);
+		st_model_free(model);
+		return opt.npids ? 1 : 127;
+	}
+	install_signals();
+	rc = st_tracer_run(tracer, &status);
+	if (rc < 0)
+		fprintf(stderr, "socktap: cannot execute '%s': %s\n",
+			opt.argv ? opt.argv[0] : "?", strerror(-rc));
+	clock_gettime(CLOCK_REALTIME, &now);
+	st_tracer_free(tracer);	/* drops every task: closes their sockets */
+	if (st_model_finish(model, &now) < 0)
+		status = status ? status : 1;
+	if (opt.quiet)
+		st_text_summary(out, model);
+	if (fflush(out) != 0 || text.error) {
+		fprintf(stderr, "socktap: writing the trace failed: %s\n",
+			strerror(errno ? errno : EIO));
+		if (!status)
+			status = 1;
+	}
+	if (out != stderr)
+		fclose(out);
+	st_handlers_cleanup(&h);
+	st_model_free(model);
+	return status;
+}

@@ -1,0 +1,157 @@
+/* Command-line parsing: strace's and tcpdump's letters where they exist. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+enum { OPT_NO_SECCOMP = 256 };
+
+static const struct option long_opts[] = {
+	{ "attach", required_argument, NULL, 'p' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "string-limit", required_argument, NULL, 's' },
+	{ "relative-timestamps", no_argument, NULL, 'r' },
+	{ "syscall-times", no_argument, NULL, 'T' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void st_options_usage(FILE *f)
+{
+	fputs(
+"usage: socktap [OPTIONS] -- COMMAND [ARGS...]\n"
+"       socktap [OPTIONS] -p PID [-p PID ...]\n"
+"\n"
+"Trace what a process says on the network: its sockets, their endpoints\n"
+"and every byte sent and received.\n"
+"\n"
+"  -p, --attach PID      attach to a running process (all its threads);\n"
+"                        repeatable; Ctrl-C detaches and leaves it running\n"
+"  -o, --output FILE     write the trace and summary to FILE (default stderr)\n"
+"  -s, --string-limit N  show at most N bytes of each buffer (default 32)\n"
+"  -t                    prefix lines with the time of day; -tt adds\n"
+"                        microseconds; -ttt prints seconds since the epoch\n"
+"  -r                    prefix lines with the time since the previous one\n"
+"  -T                    show the time spent in each call\n"
+"  -q, --quiet           no call lines; only the summary at exit\n"
+"      --no-seccomp      launch without the seccomp filter (every traced\n"
+"                        call stops, slower; for old kernels)\n"
+"  -h, --help            this help\n"
+"  -V, --version         the version\n"
+"\n"
+"The exit status is the traced command's (128+N if killed by signal N).\n"
+"See socktap(1).\n", f);
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int st_options_parse(int argc, char **argv, struct st_options *o, char *err,
+		     size_t errlen)
+{
+	unsigned tcount = 0;
+	unsigned long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->seccomp = true;
+	o->text.string_limit = 32;
+	opterr = 0;
+	optind = 1;
+	/* '+': stop at the first non-option, the command */
+	while ((c = getopt_long(argc, argv, "+:p:o:s:trTqhV", long_opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_uint(optarg, INT_MAX, &v) < 0 || v == 0) {
+				snprintf(err, errlen, "invalid pid '%s'",
+					 optarg);
+				return -EINVAL;
+			}
+			if (o->npids >= ST_MAX_ATTACH) {
+				snprintf(err, errlen, "too many -p (max %d)",
+					 ST_MAX_ATTACH);
+				return -EINVAL;
+			}
+			o->pids[o->npids++] = (pid_t)v;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case 's':
+			if (parse_uint(optarg, 1u << 20, &v) < 0) {
+				snprintf(err, errlen,
+					 "invalid string limit '%s'", optarg);
+				return -EINVAL;
+			}
+			o->text.string_limit = (unsigned)v;
+			break;
+		case 't':
+			tcount++;
+			break;
+		case 'r':
+			o->text.relative = true;
+			break;
+		case 'T':
+			o->text.time_spent = true;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case OPT_NO_SECCOMP:
+			o->seccomp = false;
+			break;
+		case 'h':
+			o->help = true;
+			return 0;
+		case 'V':
+			o->version = true;
+			return 0;
+		case ':':
+			snprintf(err, errlen, "option '%s' needs an argument",
+				 argv[optind - 1]);
+			return -EINVAL;
+		default:
+			if (optopt)
+				snprintf(err, errlen, "unknown option '-%c'",
+					 optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s'",
+					 argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	o->text.ts = tcount >= 3 ? ST_TS_EPOCH : (enum st_tsmode)tcount;
+	if (optind < argc)
+		o->argv = &argv[optind];
+	if (!o->argv && !o->npids) {
+		snprintf(err, errlen, "no command to run and no -p PID "
+			 "(try 'socktap --help')");
+		return -EINVAL;
+	}
+	if (o->argv && o->npids) {
+		snprintf(err, errlen, "give either a command or -p PID, not "
+			 "both");
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,29 @@
+/* Command-line options. */
+#ifndef SOCKTAP_OPTIONS_H
+#define SOCKTAP_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "out/out_text.h"
+
+#define ST_MAX_ATTACH 64
+
+struct st_options {
+	char *const *argv;		/* the command to launch */
+	pid_t pids[ST_MAX_ATTACH];
+	size_t npids;
+	const char *output;		/* -o: trace and summary */
+	struct st_text_opts text;
+	bool quiet;			/* -q */
+	bool seccomp;			/* off with --no-seccomp */
+	bool help, version;
+};
+
+/* Parses argv.  Returns 0, or -EINVAL with a one-line reason in err. */
+int st_options_parse(int argc, char **argv, struct st_options *o, char *err,
+		     size_t errlen);
+void st_options_usage(FILE *f);
+
+#endif

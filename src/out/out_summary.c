@@ -1,0 +1,66 @@
+/* The summary printed at exit: one row per conversation. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "out/out_text.h"
+
+static const char *end_name(const struct st_conv *c)
+{
+	switch (c->end) {
+	case ST_END_FIN:
+		if (c->fin[0] && c->fin[1])
+			return "FIN both";
+		return c->fin[0] ? "FIN by A" : "FIN by B";
+	case ST_END_RESET:
+		return "RESET";
+	case ST_END_CLOSED:
+		return "closed";
+	default:
+		return "open";
+	}
+}
+
+int st_text_conv_endpoints(const struct st_conv *c, char *buf, size_t size)
+{
+	char a[160], b[160];
+
+	st_endpoint_format(&c->a, a, sizeof(a));
+	st_endpoint_format(&c->b, b, sizeof(b));
+	return snprintf(buf, size, "%s %s %s", a,
+			c->origin == ST_ORIGIN_ACCEPT ? "<-" : "->", b);
+}
+
+static double secs(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+void st_text_summary(FILE *f, const struct st_model *m)
+{
+	const struct st_conv *c;
+
+	fprintf(f, "socktap: %" PRIu64 " conversation%s\n",
+		st_model_conv_count(m), st_model_conv_count(m) == 1 ? "" : "s");
+	if (!st_model_conv_count(m))
+		return;
+	fprintf(f, "%4s %-14s %-50s %-16s %12s %12s %9s %-8s %s\n", "ID",
+		"PROTO", "A (traced) -> B   (<- : B connected to A)",
+		"PID/COMM", "A>B BYTES", "B>A BYTES", "SECONDS", "END",
+		"DECODER");
+	for (c = st_model_convs(m); c; c = c->next) {
+		char eps[400], who[40];
+
+		if (!c->selected)
+			continue;
+		st_text_conv_endpoints(c, eps, sizeof(eps));
+		snprintf(who, sizeof(who), "%d/%s%s",
+			 c->npids ? (int)c->pids[0] : 0, c->comm,
+			 c->npids > 1 ? "+" : "");
+		fprintf(f, "%4" PRIu64 " %-14s %-50s %-16s %12" PRIu64
+			" %12" PRIu64 " %9.3f %-8s %s\n", c->id,
+			st_proto_name(c->proto), eps, who, c->bytes[0],
+			c->bytes[1], secs(&c->first, &c->last), end_name(c),
+			c->decoder ? c->decoder : "-");
+	}
+}

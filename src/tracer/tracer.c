@@ -1,0 +1,414 @@
+/*
+ * The tracer's loop: waits for stops, tells syscall stops to the hooks,
+ * follows new tasks and exec, and passes every signal on unchanged.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "tracer/tracer_int.h"
+
+volatile sig_atomic_t st_tracer_stop_signal;
+volatile sig_atomic_t st_tracer_wake_tid;
+
+static unsigned bucket(pid_t tid)
+{
+	return (unsigned)tid % ST_THREAD_BUCKETS;
+}
+
+struct st_thread *st_thread_find(struct st_tracer *t, pid_t tid)
+{
+	struct st_thread *th = t->threads[bucket(tid)];
+
+	while (th && th->tid != tid)
+		th = th->next;
+	return th;
+}
+
+struct st_thread *st_thread_add(struct st_tracer *t, pid_t tid, pid_t tgid)
+{
+	struct st_thread *th = calloc(1, sizeof(*th));
+
+	if (!th)
+		return NULL;
+	th->tid = tid;
+	th->tgid = tgid;
+	th->next = t->threads[bucket(tid)];
+	t->threads[bucket(tid)] = th;
+	t->nthreads++;
+	st_tracer_wake_tid = tid;
+	return th;
+}
+
+static void thread_del(struct st_tracer *t, struct st_thread *th)
+{
+	struct st_thread **pp = &t->threads[bucket(th->tid)];
+
+	while (*pp && *pp != th)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = th->next;
+	t->nthreads--;
+	if (st_tracer_wake_tid == th->tid) {
+		st_tracer_wake_tid = 0;
+		for (unsigned b = 0; b < ST_THREAD_BUCKETS; b++)
+			if (t->threads[b]) {
+				st_tracer_wake_tid = t->threads[b]->tid;
+				break;
+			}
+	}
+	free(th);
+}
+
+static void task_gone(struct st_tracer *t, struct st_thread *th)
+{
+	if (th->announced && t->hooks.on_task_exit)
+		t->hooks.on_task_exit(t->hooks.arg, &th->task, th->tid);
+	thread_del(t, th);
+}
+
+unsigned st_ptrace_options(const struct st_tracer *t)
+{
+	unsigned o = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC |
+		     PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+		     PTRACE_O_TRACECLONE;
+
+	if (!t->attach_mode)
+		o |= PTRACE_O_EXITKILL;
+	if (t->seccomp)
+		o |= PTRACE_O_TRACESECCOMP;
+	return o;
+}
+
+void st_tracer_request_stop(int signo)
+{
+	pid_t wake = st_tracer_wake_tid;
+
+	st_tracer_stop_signal = signo;
+	/* wake the loop out of waitpid() with a ptrace-stop */
+	if (wake > 0)
+		ptrace(PTRACE_INTERRUPT, wake, 0, 0);
+}
+
+static void resume(struct st_tracer *t, struct st_thread *th, int sig)
+{
+	int req = (t->attach_mode || th->want_exit) ? PTRACE_SYSCALL
+						    : PTRACE_CONT;
+
+	ptrace(req, th->tid, 0, (long)sig);	/* ESRCH: it died; fine */
+}
+
+/* ------------------------------------------------------------------ */
+
+static bool nr_traced(const struct st_tracer *t, long nr)
+{
+	return nr >= 0 && nr <= t->max_nr &&
+	       (t->traced_nr[nr / 8] & (1u << (nr % 8)));
+}
+
+static void handle_syscall(struct st_tracer *t, struct st_thread *th,
+			   const struct timespec *ts)
+{
+	struct __ptrace_syscall_info info;
+	struct st_stop *st = &th->pending;
+
+	memset(&info, 0, sizeof(info));
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, th->tid, sizeof(info), &info) <= 0) {
+		resume(t, th, 0);
+		return;
+	}
+	if (info.op == PTRACE_SYSCALL_INFO_ENTRY ||
+	    info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
+		enum st_entry_verdict v = ST_ENTRY_SKIP;
+		long nr = (long)info.entry.nr;
+
+		if (info.op == PTRACE_SYSCALL_INFO_SECCOMP)
+			t->stats.stops_seccomp++;
+		else
+			t->stats.stops_entry++;
+		th->want_exit = false;
+		if (info.arch != ST_AUDIT_ARCH ||
+		    (ST_SYSCALL_FOREIGN_BIT &&
+		     ((unsigned long)nr & ST_SYSCALL_FOREIGN_BIT))) {
+			if (!th->foreign_warned && t->hooks.on_warning)
+				t->hooks.on_warning(t->hooks.arg, th->tid,
+					"syscalls of a foreign ABI (32-bit or x32) "
+					"are not traced in this process");
+			th->foreign_warned = true;
+		} else if (nr_traced(t, nr)) {
+			memset(st, 0, sizeof(*st));
+			st->tid = th->tid;
+			st->tgid = th->tgid;
+			st->nr = nr;
+			memcpy(st->args, info.entry.args, sizeof(st->args));
+			st->ts = *ts;
+			st->task = &th->task;
+			v = t->hooks.on_entry(t->hooks.arg, st);
+		}
+		if (v == ST_ENTRY_WANT_EXIT)
+			th->want_exit = true;
+		else
+			t->stats.entries_skipped++;
+		resume(t, th, 0);
+		return;
+	}
+	if (info.op == PTRACE_SYSCALL_INFO_EXIT) {
+		t->stats.stops_exit++;
+		if (th->want_exit) {
+			th->want_exit = false;
+			st->exiting = true;
+			st->ret = (long)info.exit.rval;
+			st->is_error = info.exit.is_error;
+			st->ts = *ts;
+			st->task = &th->task;
+			t->hooks.on_exit(t->hooks.arg, st);
+		}
+	}
+	resume(t, th, 0);
+}
+
+static pid_t read_tgid(pid_t tid)
+{
+	char path[64], buf[512];
+	pid_t tgid = tid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return tid;
+	while (fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+static void new_task(struct st_tracer *t, struct st_thread *parent, int event)
+{
+	unsigned long msg = 0;
+	struct st_thread *child;
+	pid_t ctid, ctgid;
+	bool shares;
+
+	if (ptrace(PTRACE_GETEVENTMSG, parent->tid, 0, &msg) < 0)
+		return;
+	ctid = (pid_t)msg;
+	ctgid = event == PTRACE_EVENT_CLONE ? read_tgid(ctid) : ctid;
+	/* kcmp says whether the fd table is shared (CLONE_FILES) */
+	shares = syscall(SYS_kcmp, parent->tid, ctid, KCMP_FILES, 0, 0) == 0;
+	child = st_thread_find(t, ctid);
+	if (!child) {
+		child = st_thread_add(t, ctid, ctgid);
+		if (!child)
+			return;
+	}
+	child->tgid = ctgid;
+	if (t->hooks.on_new_task)
+		t->hooks.on_new_task(t->hooks.arg, &parent->task, &child->task,
+				     ctid, ctgid, shares);
+	child->announced = true;
+	/* the child's first stop may already have been reported */
+	if (child->started)
+		resume(t, child, 0);
+}
+
+static void handle_exec(struct st_tracer *t, struct st_thread *th)
+{
+	unsigned long msg = 0;
+	pid_t former;
+
+	ptrace(PTRACE_GETEVENTMSG, th->tid, 0, &msg);
+	former = (pid_t)msg;
+	if (former && former != th->tid) {
+		/* a non-leader thread exec'd and took over the leader's
+		 * pid: its state moves here, the old leader is gone */
+		struct st_thread *old = st_thread_find(t, former);
+
+		if (old) {
+			void *task = old->task;
+
+			old->task = NULL;
+			old->announced = false;
+			thread_del(t, old);
+			if (th->announced && t->hooks.on_task_exit)
+				t->hooks.on_task_exit(t->hooks.arg, &th->task,
+						      th->tid);
+			th->task = task;
+			th->announced = true;
+		}
+	}
+	th->want_exit = false;
+	if (th->tid == t->main_pid)
+		t->main_exec_seen = true;
+	if (t->hooks.on_exec)
+		t->hooks.on_exec(t->hooks.arg, &th->task, th->tid, former);
+}
+
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
+	       sig == SIGTTOU;
+}
+
+static void detach(struct st_tracer *t, struct st_thread *th, int sig)
+{
+	ptrace(PTRACE_DETACH, th->tid, 0, (long)sig);
+	task_gone(t, th);
+}
+
+static void handle_stop(struct st_tracer *t, struct st_thread *th, int status,
+			const struct timespec *ts)
+{
+	int sig = WSTOPSIG(status);
+	int event = (unsigned)status >> 16;
+
+	if (sig == (SIGTRAP | 0x80)) {
+		if (t->stopping && t->attach_mode)
+			return detach(t, th, 0);
+		return handle_syscall(t, th, ts);
+	}
+	switch (event) {
+	case 0:
+		/* signal-delivery-stop: pass the signal on unchanged */
+		t->stats.stops_signal++;
+		if (t->stopping && t->attach_mode)
+			return detach(t, th, sig);
+		return resume(t, th, sig);
+	case PTRACE_EVENT_SECCOMP:
+		if (t->stopping && t->attach_mode)
+			return detach(t, th, 0);
+		return handle_syscall(t, th, ts);
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK:
+	case PTRACE_EVENT_CLONE:
+		t->stats.stops_event++;
+		new_task(t, th, event);
+		break;
+	case PTRACE_EVENT_EXEC:
+		t->stats.stops_event++;
+		handle_exec(t, th);
+		break;
+	case PTRACE_EVENT_STOP:
+		t->stats.stops_event++;
+		if (is_stop_signal(sig)) {
+			/* group-stop: stay stopped until SIGCONT, still
+			 * reporting (PTRACE_LISTEN) */
+			if (t->stopping && t->attach_mode)
+				return detach(t, th, 0);
+			ptrace(PTRACE_LISTEN, th->tid, 0, 0);
+			return;
+		}
+		if (!th->started) {
+			th->started = true;
+			/* a new child waits for its parent's event */
+			if (!th->announced)
+				return;
+		}
+		break;
+	default:
+		break;
+	}
+	if (t->stopping && t->attach_mode)
+		return detach(t, th, 0);
+	resume(t, th, 0);
+}
+
+static void begin_stop(struct st_tracer *t)
+{
+	t->stopping = true;
+	for (unsigned b = 0; b < ST_THREAD_BUCKETS; b++) {
+		for (struct st_thread *th = t->threads[b]; th; th = th->next) {
+			if (t->attach_mode)
+				ptrace(PTRACE_INTERRUPT, th->tid, 0, 0);
+			else if (th->tid == th->tgid)
+				kill(th->tid, SIGKILL);
+		}
+	}
+}
+
+static void handle_gone(struct st_tracer *t, pid_t pid, int status)
+{
+	struct st_thread *th = st_thread_find(t, pid);
+
+	if (pid == t->main_pid && !t->main_done) {
+		t->main_done = true;
+		if (WIFEXITED(status))
+			t->main_status = WEXITSTATUS(status);
+		else
+			t->main_status = 128 + WTERMSIG(status);
+	}
+	if (th)
+		task_gone(t, th);
+}
+
+int st_tracer_run(struct st_tracer *t, int *status)
+{
+	while (t->nthreads > 0) {
+		struct st_thread *th;
+		struct timespec ts;
+		int wstatus;
+		pid_t pid;
+
+		if (st_tracer_stop_signal && !t->stopping)
+			begin_stop(t);
+		pid = waitpid(-1, &wstatus, __WALL);
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;	/* ECHILD: nothing left */
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (WIFEXITED(wstatus) || WIFSIGNALED(wstatus)) {
+			handle_gone(t, pid, wstatus);
+			continue;
+		}
+		if (!WIFSTOPPED(wstatus))
+			continue;
+		th = st_thread_find(t, pid);
+		if (!th) {
+			/* a new child reported before its parent's event */
+			th = st_thread_add(t, pid, pid);
+			if (!th)
+				continue;
+		}
+		handle_stop(t, th, wstatus, &ts);
+	}
+	*status = t->attach_mode ? 0 : t->main_status;
+	if (!t->attach_mode && !t->main_exec_seen && t->exec_errpipe >= 0) {
+		int err = 0;
+
+		if (read(t->exec_errpipe, &err, sizeof(err)) == sizeof(err) &&
+		    err)
+			return -err;
+	}
+	return 0;
+}
+
+void st_tracer_get_stats(const struct st_tracer *t,
+			 struct st_tracer_stats *stats)
+{
+	*stats = t->stats;
+}
+
+void st_tracer_free(struct st_tracer *t)
+{
+	if (!t)
+		return;
+	for (unsigned b = 0; b < ST_THREAD_BUCKETS; b++) {
+		while (t->threads[b])
+			task_gone(t, t->threads[b]);
+	}
+	if (t->exec_errpipe >= 0)
+		close(t->exec_errpipe);
+	free(t->traced_nr);
+	free(t);
+}

@@ -1,0 +1,94 @@
+/*
+ * The tracer: ptrace and seccomp, nothing about sockets.  It launches or
+ * attaches, follows every thread and process, and hands syscall stops to
+ * the layer above through st_tracer_hooks.
+ */
+#ifndef SOCKTAP_TRACER_H
+#define SOCKTAP_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* One syscall stop, arch-neutral (PTRACE_GET_SYSCALL_INFO). */
+struct st_stop {
+	pid_t tid, tgid;
+	bool exiting;		/* false: entry, true: exit */
+	bool foreign_abi;	/* not the native syscall ABI (i386, x32) */
+	long nr;
+	uint64_t args[6];
+	long ret;		/* exit: the return value (-errno on error) */
+	bool is_error;
+	struct timespec ts;	/* CLOCK_REALTIME at the stop */
+	void **task;		/* the hooks' per-thread data slot */
+};
+
+enum st_entry_verdict {
+	ST_ENTRY_SKIP = 0,	/* do not stop at this call's exit */
+	ST_ENTRY_WANT_EXIT,	/* stop at exit and call on_exit */
+};
+
+struct st_tracer_hooks {
+	void *arg;
+	/* Syscall numbers that must stop (the seccomp filter's list). */
+	const long *nrs;
+	size_t nnrs;
+	enum st_entry_verdict (*on_entry)(void *arg, struct st_stop *stop);
+	void (*on_exit)(void *arg, struct st_stop *stop);
+	/* A new traced thread or process.  shares_files: same fd table. */
+	void (*on_new_task)(void *arg, void **parent_task, void **child_task,
+			    pid_t child_tid, pid_t child_tgid,
+			    bool shares_files);
+	/* execve succeeded in tid (former_tid: the thread that called it). */
+	void (*on_exec)(void *arg, void **task, pid_t tid, pid_t former_tid);
+	void (*on_task_exit)(void *arg, void **task, pid_t tid);
+	/* A task seen for the first time at attach. */
+	void (*on_attach_task)(void *arg, void **task, pid_t tid, pid_t tgid,
+			       void **sibling_task);
+	/* A warning worth telling the user (printable text). */
+	void (*on_warning)(void *arg, pid_t tid, const char *text);
+};
+
+struct st_tracer_opts {
+	bool seccomp;		/* launch with a seccomp filter */
+	char *const *argv;	/* launch: the command */
+	const pid_t *pids;	/* attach: the processes */
+	size_t npids;
+};
+
+struct st_tracer;
+
+/* Launches or attaches.  On failure *err gets a one-line reason. */
+int st_tracer_start(const struct st_tracer_opts *opts,
+		    const struct st_tracer_hooks *hooks,
+		    struct st_tracer **out, char *err, size_t errlen);
+/*
+ * Runs until no traced task is left or a stop was requested.
+ * *status: the launched command's exit status in shell convention
+ * (128+N for a signal), or 0 in attach mode.
+ */
+int st_tracer_run(struct st_tracer *t, int *status);
+/* Asks the loop to end: attach mode detaches, launch mode kills. */
+void st_tracer_request_stop(int signo);
+void st_tracer_free(struct st_tracer *t);
+
+/* Reads tracee memory; returns bytes read (may be short) or -errno. */
+ssize_t st_mem_read(pid_t tid, uint64_t addr, void *buf, size_t len);
+/* Reads a NUL-free block exactly; 0 or -errno (-EFAULT when short). */
+int st_mem_read_exact(pid_t tid, uint64_t addr, void *buf, size_t len);
+
+/* Checks a command can be run; fills path with its resolved form. */
+int st_tracer_find_command(const char *cmd, char *path, size_t size,
+			   char *err, size_t errlen);
+
+/* Statistics for the performance breakdown. */
+struct st_tracer_stats {
+	uint64_t stops_seccomp, stops_entry, stops_exit, stops_signal,
+		 stops_event, entries_skipped;
+};
+void st_tracer_get_stats(const struct st_tracer *t,
+			 struct st_tracer_stats *stats);
+
+#endif
