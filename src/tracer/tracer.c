@@ -100,8 +100,9 @@ void st_tracer_request_stop(int signo)
 
 static void resume(struct st_tracer *t, struct st_thread *th, int sig)
 {
-	int req = (t->attach_mode || th->want_exit) ? PTRACE_SYSCALL
-						    : PTRACE_CONT;
+	/* without the filter every syscall must be stopped at */
+	int req = (!t->seccomp || th->want_exit) ? PTRACE_SYSCALL
+						 : PTRACE_CONT;
 
 	ptrace(req, th->tid, 0, (long)sig);	/* ESRCH: it died; fine */
 }
