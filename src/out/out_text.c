@@ -35,6 +35,23 @@ void st_text_escape(FILE *f, const uint8_t *s, size_t n)
 	}
 }
 
+static const char *netlink_name(int protocol)
+{
+	static const char *const names[] = {
+		[0] = "ROUTE", [2] = "USERSOCK", [4] = "SOCK_DIAG",
+		[5] = "NFLOG", [6] = "XFRM", [7] = "SELINUX", [8] = "ISCSI",
+		[9] = "AUDIT", [10] = "FIB_LOOKUP", [11] = "CONNECTOR",
+		[12] = "NETFILTER", [15] = "KOBJECT_UEVENT", [16] = "GENERIC",
+		[18] = "SCSITRANSPORT", [19] = "ECRYPTFS", [20] = "RDMA",
+		[21] = "CRYPTO", [22] = "SMC",
+	};
+
+	if (protocol >= 0 && protocol < (int)(sizeof(names) / sizeof(*names)) &&
+	    names[protocol])
+		return names[protocol];
+	return NULL;
+}
+
 int st_text_socket_desc(const struct st_socket *s, char *buf, size_t size)
 {
 	char l[160], p[160];
@@ -44,6 +61,13 @@ int st_text_socket_desc(const struct st_socket *s, char *buf, size_t size)
 
 	if (!s->family)
 		return snprintf(buf, size, "socket:[%" PRIu64 "]", s->ino);
+	if (s->family == AF_NETLINK) {
+		const char *n = netlink_name(s->protocol);
+
+		if (n)
+			return snprintf(buf, size, "NETLINK:%s", n);
+		return snprintf(buf, size, "NETLINK:%d", s->protocol);
+	}
 	st_endpoint_format(&s->local, l, sizeof(l));
 	st_endpoint_format(&s->peer, p, sizeof(p));
 	if (unix_sock && (!lk || !s->local.un.len) &&

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "trace/runner.h"
@@ -311,4 +314,193 @@ Test(trace, output_file_is_private_and_no_symlink, .timeout = 60)
 	st_run_free(&r);
 	unlink(tf);
 	unlink(victim);
+}
+
+/* Attach to a client mid-conversation, detach with SIGINT: the client
+ * goes on and finishes correctly, and what it did meanwhile is traced. */
+Test(trace, attach_mid_conversation_and_detach, .timeout = 60)
+{
+	char *srv[] = { "/usr/bin/python3", "-c",
+		"import socket\n"
+		"s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(8)\n"
+		"print('PORT', s.getsockname()[1], flush=True)\n"
+		"for i in range(10):\n"
+		"    c, _ = s.accept(); d = c.recv(100)\n"
+		"    c.sendall(b'echo:' + d); c.close()\n", NULL };
+	int port;
+	pid_t sp = st_server_start(srv, &port);
+	char script[512], pidstr[16];
+	char *cli[] = { "/usr/bin/python3", "-c", script, NULL };
+	const char *tf = st_tmpfile(".txt");
+	char *att[] = { SOCKTAP, "-o", (char *)tf, "-p", pidstr, NULL };
+	int out[2], ws;
+	pid_t cp, tp;
+	char buf[4096];
+	size_t len = 0;
+	ssize_t n;
+	char *t;
+
+	cr_assert_gt(sp, 0);
+	snprintf(script, sizeof(script),
+		 "import socket, time\n"
+		 "for i in range(10):\n"
+		 "    c = socket.create_connection(('127.0.0.1', %d))\n"
+		 "    c.sendall(b'msg%%d' %% i)\n"
+		 "    print(c.recv(100).decode(), flush=True); c.close()\n"
+		 "    time.sleep(0.15)\n", port);
+	cr_assert_eq(pipe(out), 0);
+	cp = fork();
+	if (cp == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		execv(cli[0], cli);
+		_exit(127);
+	}
+	close(out[1]);
+	/* mid-conversation: after the first reply */
+	n = read(out[0], buf, sizeof(buf) - 1);
+	cr_assert_gt(n, 0);
+	len = (size_t)n;
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)cp);
+	tp = fork();
+	if (tp == 0) {
+		execv(att[0], att);
+		_exit(127);
+	}
+	usleep(700 * 1000);
+	kill(tp, SIGINT);
+	cr_assert_eq(waitpid(tp, &ws, 0), tp);
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "socktap status %d",
+		  ws);
+	while ((n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	cr_assert_eq(waitpid(cp, &ws, 0), cp);
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0,
+		  "the client survived the detach");
+	for (int i = 0; i < 10; i++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "echo:msg%d\n", i);
+		cr_assert(strstr(buf, want), "reply %d missing: %s", i, buf);
+	}
+	t = st_slurp(tf, NULL);
+	cr_assert_not_null(t);
+	snprintf(script, sizeof(script), "->127.0.0.1:%d>", port);
+	cr_assert_geq(st_lines_with(t, "connect(", script, NULL), 1,
+		      "a connection made while attached is traced: %s", t);
+	cr_assert_geq(st_lines_with(t, "\"echo:msg", NULL), 1, "%s", t);
+	cr_assert_eq(st_server_wait(sp, 10000), 0);
+	close(out[0]);
+	free(t);
+	unlink(tf);
+}
+
+Test(trace, timestamp_options, .timeout = 60)
+{
+	int port;
+	char *srv[] = { (char *)st_sample("st_echo_server"), "-n", "1", NULL };
+	pid_t sp = st_server_start(srv, &port);
+	const char *tf = st_tmpfile(".txt");
+	char *argv[] = { SOCKTAP, "-ttt", "-T", "-o", (char *)tf, "--",
+			 (char *)st_sample("st_client"), "tcp", "127.0.0.1",
+			 (char *)port_s(port), NULL };
+	struct st_run r;
+	char *t, *line;
+	double epoch, spent;
+	int pid;
+
+	cr_assert_gt(sp, 0);
+	t = trace_of(argv, &r, tf);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	line = strstr(t, "connect(");
+	cr_assert_not_null(line, "%s", t);
+	while (line > t && line[-1] != '\n')
+		line--;
+	cr_assert_eq(sscanf(line, "[pid %d] %lf connect(", &pid, &epoch), 2,
+		     "%s", line);
+	cr_assert_gt(epoch, 1.7e9, "seconds since the epoch");
+	line = strchr(line, '<');
+	line = strstr(line, ") = 0 <");
+	cr_assert_not_null(line, "-T suffix: %s", t);
+	cr_assert_eq(sscanf(line, ") = 0 <%lf>", &spent), 1);
+	cr_assert_lt(spent, 5.0);
+	cr_assert_eq(st_server_wait(sp, 5000), 0);
+	st_run_free(&r);
+	free(t);
+	unlink(tf);
+}
+
+/* SIGTERM to socktap in launch mode ends the command (kill-on-exit). */
+Test(trace, sigterm_in_launch_mode_ends_the_command, .timeout = 60)
+{
+	pid_t tp = fork();
+	int ws;
+	struct timespec t0, t1;
+
+	cr_assert_geq(tp, 0);
+	if (tp == 0) {
+		char *argv[] = { SOCKTAP, "-q", "--", "/bin/sleep", "30", NULL };
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(devnull, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	usleep(300 * 1000);
+	kill(tp, SIGTERM);
+	cr_assert_eq(waitpid(tp, &ws, 0), tp);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_lt(t1.tv_sec - t0.tv_sec, 10, "did not wait for sleep 30");
+	cr_assert(WIFEXITED(ws), "socktap exits, not killed");
+	cr_assert_eq(WEXITSTATUS(ws), 128 + SIGKILL,
+		     "the command's status: killed");
+}
+
+/* SIGSTOP and SIGCONT keep their meaning for a traced program. */
+Test(trace, stop_and_continue, .timeout = 60)
+{
+	int out[2], ws;
+	pid_t tp, child = 0;
+	char buf[256], path[64], state = 0;
+	FILE *f, *lines;
+
+	cr_assert_eq(pipe(out), 0);
+	tp = fork();
+	if (tp == 0) {
+		char *argv[] = { SOCKTAP, "-q", "--", "/usr/bin/python3", "-c",
+			"import os, time\n"
+			"print(os.getpid(), flush=True)\n"
+			"t = time.time(); time.sleep(1.0)\n"
+			"print('slept', round(time.time() - t, 1), flush=True)\n",
+			NULL };
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(out[1], 1);
+		dup2(devnull, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(out[1]);
+	lines = fdopen(out[0], "r");
+	cr_assert_not_null(fgets(buf, sizeof(buf), lines));
+	child = (pid_t)atoi(buf);
+	cr_assert_gt(child, 0);
+	kill(child, SIGSTOP);
+	usleep(1500 * 1000);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)child);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%*d %*s %c", &state), 1);
+	fclose(f);
+	cr_assert(state == 'T' || state == 't', "stopped, state %c", state);
+	kill(child, SIGCONT);
+	cr_assert_not_null(fgets(buf, sizeof(buf), lines));
+	cr_assert_not_null(strstr(buf, "slept"), "got '%s'", buf);
+	cr_assert_geq(atof(strstr(buf, "slept") + 6), 1.4,
+		      "the stop really held it: %s", buf);
+	cr_assert_eq(waitpid(tp, &ws, 0), tp);
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+	fclose(lines);
 }
