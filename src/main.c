@@ -10,6 +10,7 @@
 
 #include "handlers/handlers.h"
 #include "options.h"
+#include "out/out_status.h"
 #include "out/out_text.h"
 #include "tracer/tracer.h"
 
@@ -109,6 +110,12 @@ int main(int argc, char **argv)
 		h.calls.priv = &text;
 		h.calls.on_call = st_text_on_call;
 	}
+	if (opt.quiet && isatty(fileno(out))) {
+		struct st_sink status;
+
+		if (st_status_sink_new(out, &status) == 0)
+			st_model_add_sink(model, &status);
+	}
 	h.warn = st_text_warning;
 	h.warn_arg = &text;
 	st_handlers_hooks(&h, &hooks);
@@ -134,8 +141,7 @@ int main(int argc, char **argv)
 	st_tracer_free(tracer);	/* drops every task: closes their sockets */
 	if (st_model_finish(model, &now) < 0)
 		status = status ? status : 1;
-	if (opt.quiet)
-		st_text_summary(out, model);
+	st_text_summary(out, model);
 	if (fflush(out) != 0 || text.error) {
 		fprintf(stderr, "socktap: writing the trace failed: %s\n",
 			strerror(errno ? errno : EIO));

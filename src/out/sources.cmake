@@ -1,5 +1,6 @@
 # sources of src/out
 list(APPEND ST_SOURCES
   ${PROJECT_SOURCE_DIR}/src/out/out_text.c
-  ${PROJECT_SOURCE_DIR}/src/out/out_summary.c)
+  ${PROJECT_SOURCE_DIR}/src/out/out_summary.c
+  ${PROJECT_SOURCE_DIR}/src/out/out_status.c)
 list(APPEND ST_SOURCES ${PROJECT_SOURCE_DIR}/src/options.c)
