@@ -10,9 +10,38 @@
 
 #include "handlers/handlers.h"
 #include "options.h"
+#include "out/filter.h"
 #include "out/out_status.h"
 #include "out/out_text.h"
 #include "tracer/tracer.h"
+
+static bool select_conv(void *arg, const struct st_conv *c)
+{
+	return st_filter_match(arg, c, NULL, NULL);
+}
+
+/* With -F, a call line is shown only for a selected conversation. */
+struct call_filter {
+	struct st_text_out *text;
+	bool filtering;
+};
+
+static bool sock_selected(const struct st_socket *s)
+{
+	return s && s->conv && s->conv->selected;
+}
+
+static void on_call(void *priv, const struct st_call *call)
+{
+	struct call_filter *cf = priv;
+	bool show = !cf->filtering || sock_selected(call->ret_sock);
+
+	for (unsigned i = 0; !show && i < call->nargs; i++)
+		if (call->args[i].kind == ST_ARG_FD)
+			show = sock_selected(call->args[i].sock);
+	if (show)
+		st_text_on_call(cf->text, call);
+}
 
 static void on_stop_signal(int sig)
 {
@@ -66,6 +95,8 @@ int main(int argc, char **argv)
 	struct st_tracer *tracer = NULL;
 	struct st_text_out text;
 	struct st_model *model = NULL;
+	struct st_filter *filter = NULL;
+	struct call_filter cf;
 	struct timespec now;
 	FILE *out = stderr;
 	char err[512] = "";
@@ -87,6 +118,11 @@ int main(int argc, char **argv)
 		printf("socktap %s\n", ST_VERSION);
 		return 0;
 	}
+	if (opt.filter &&
+	    st_filter_new(opt.filter, &filter, err, sizeof(err)) < 0) {
+		fprintf(stderr, "socktap: %s\n", err);
+		return 2;
+	}
 	if (opt.output) {
 		out = open_output(opt.output, err, sizeof(err));
 		if (!out) {
@@ -106,9 +142,13 @@ int main(int argc, char **argv)
 	}
 	st_text_init(&text, out, &opt.text);
 	h.opts.string_limit = opt.text.string_limit;
+	if (filter)
+		st_model_set_select(model, select_conv, filter);
+	cf.text = &text;
+	cf.filtering = filter != NULL;
 	if (!opt.quiet) {
-		h.calls.priv = &text;
-		h.calls.on_call = st_text_on_call;
+		h.calls.priv = &cf;
+		h.calls.on_call = on_call;
 	}
 	if (opt.quiet && isatty(fileno(out))) {
 		struct st_sink status;
@@ -141,7 +181,8 @@ int main(int argc, char **argv)
 	st_tracer_free(tracer);	/* drops every task: closes their sockets */
 	if (st_model_finish(model, &now) < 0)
 		status = status ? status : 1;
-	st_text_summary(out, model);
+	if (!opt.no_summary && rc == 0)
+		st_text_summary(out, model);
 	if (fflush(out) != 0 || text.error) {
 		fprintf(stderr, "socktap: writing the trace failed: %s\n",
 			strerror(errno ? errno : EIO));
@@ -152,5 +193,6 @@ int main(int argc, char **argv)
 		fclose(out);
 	st_handlers_cleanup(&h);
 	st_model_free(model);
+	st_filter_free(filter);
 	return status;
 }

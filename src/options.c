@@ -8,7 +8,7 @@
 
 #include "options.h"
 
-enum { OPT_NO_SECCOMP = 256 };
+enum { OPT_NO_SECCOMP = 256, OPT_NO_SUMMARY };
 
 static const struct option long_opts[] = {
 	{ "attach", required_argument, NULL, 'p' },
@@ -18,6 +18,8 @@ static const struct option long_opts[] = {
 	{ "syscall-times", no_argument, NULL, 'T' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "no-summary", no_argument, NULL, OPT_NO_SUMMARY },
+	{ "filter", required_argument, NULL, 'F' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -40,7 +42,11 @@ void st_options_usage(FILE *f)
 "                        microseconds; -ttt prints seconds since the epoch\n"
 "  -r                    prefix lines with the time since the previous one\n"
 "  -T                    show the time spent in each call\n"
-"  -q, --quiet           no call lines; only the summary at exit\n"
+"  -q, --quiet           no call lines; the summary at exit (and a live\n"
+"                        status line on a terminal)\n"
+"      --no-summary      no summary table at exit\n"
+"  -F, --filter EXPR     record only the conversations a pcap-filter(7)\n"
+"                        expression selects, e.g. 'tcp port 79'\n"
 "      --no-seccomp      launch without the seccomp filter (every traced\n"
 "                        call stops, slower; for old kernels)\n"
 "  -h, --help            this help\n"
@@ -78,7 +84,7 @@ int st_options_parse(int argc, char **argv, struct st_options *o, char *err,
 	opterr = 0;
 	optind = 1;
 	/* '+': stop at the first non-option, the command */
-	while ((c = getopt_long(argc, argv, "+:p:o:s:trTqhV", long_opts,
+	while ((c = getopt_long(argc, argv, "+:p:o:s:F:trTqhV", long_opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -119,6 +125,12 @@ int st_options_parse(int argc, char **argv, struct st_options *o, char *err,
 			break;
 		case OPT_NO_SECCOMP:
 			o->seccomp = false;
+			break;
+		case OPT_NO_SUMMARY:
+			o->no_summary = true;
+			break;
+		case 'F':
+			o->filter = optarg;
 			break;
 		case 'h':
 			o->help = true;

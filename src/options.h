@@ -17,6 +17,8 @@ struct st_options {
 	const char *output;		/* -o: trace and summary */
 	struct st_text_opts text;
 	bool quiet;			/* -q */
+	bool no_summary;		/* --no-summary */
+	const char *filter;		/* -F: pcap-filter expression */
 	bool seccomp;			/* off with --no-seccomp */
 	bool help, version;
 };

@@ -176,10 +176,13 @@ void st_sys_connect_exit(struct st_hctx *c)
 	/* the kernel has picked the local address and ephemeral port */
 	st_h_refresh(c, s, c->task->fd, st_proto_is_unix(s->proto));
 	s->peer = c->task->addr;
+	if (err == EINPROGRESS) {
+		/* not a connection yet: SO_ERROR, or the first data, tells */
+		s->state = ST_SOCK_CONNECTING;
+		return;
+	}
 	st_h_who(c, c->task->fd, &who);
 	st_model_connected(c->h->model, s, ST_ORIGIN_CONNECT, &who);
-	if (err == EINPROGRESS)
-		s->state = ST_SOCK_CONNECTING;
 }
 
 enum st_entry_verdict st_sys_accept_entry(struct st_hctx *c)
@@ -306,4 +309,21 @@ enum st_entry_verdict st_sys_sockopt_entry(struct st_hctx *c)
 
 void st_sys_sockopt_exit(struct st_hctx *c)
 {
+	struct st_socket *s = c->task->sock;
+	struct st_origin_info who;
+	int soerr = -1;
+
+	/* getsockopt(SO_ERROR) ends a nonblocking connect: 0 is success */
+	if (!s || c->task->call.err || s->state != ST_SOCK_CONNECTING ||
+	    strcmp(c->task->call.name, "getsockopt") ||
+	    c->stop->args[1] != SOL_SOCKET || c->stop->args[2] != SO_ERROR ||
+	    st_mem_read_exact(c->task->tid, c->stop->args[3], &soerr,
+			      sizeof(soerr)) < 0)
+		return;
+	if (soerr) {
+		s->state = ST_SOCK_CREATED;	/* the attempt failed */
+		return;
+	}
+	st_h_who(c, c->task->fd, &who);
+	st_model_connected(c->h->model, s, ST_ORIGIN_CONNECT, &who);
 }

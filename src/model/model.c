@@ -607,8 +607,10 @@ static struct st_conv *data_conv(struct st_model *m, struct st_socket *s,
 	if (peer && st_endpoint_known(peer) &&
 	    !st_proto_is_stream(s->proto) && s->state != ST_SOCK_CONNECTED)
 		return dgram_conv(m, s, peer, who, side);
-	/* first seen already connected (attach, inherited, passed fd) */
-	st_model_connected(m, s, ST_ORIGIN_MIDSTREAM, who);
+	/* a nonblocking connect that completed, or first seen already
+	 * connected (attach, inherited, passed fd) */
+	st_model_connected(m, s, s->state == ST_SOCK_CONNECTING ?
+			   ST_ORIGIN_CONNECT : ST_ORIGIN_MIDSTREAM, who);
 	*side = s->conv_side;
 	return s->conv;
 }

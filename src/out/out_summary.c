@@ -39,10 +39,17 @@ static double secs(const struct timespec *a, const struct timespec *b)
 void st_text_summary(FILE *f, const struct st_model *m)
 {
 	const struct st_conv *c;
+	uint64_t n = 0, all = st_model_conv_count(m);
 
-	fprintf(f, "socktap: %" PRIu64 " conversation%s\n",
-		st_model_conv_count(m), st_model_conv_count(m) == 1 ? "" : "s");
-	if (!st_model_conv_count(m))
+	for (c = st_model_convs(m); c; c = c->next)
+		n += c->selected;
+	fprintf(f, "socktap: %" PRIu64 " conversation%s", n,
+		n == 1 ? "" : "s");
+	if (n < all)
+		fprintf(f, " (%" PRIu64 " more not selected by the filter)",
+			all - n);
+	fputc('\n', f);
+	if (!n)
 		return;
 	fprintf(f, "%4s %-14s %-50s %-16s %12s %12s %9s %-8s %s\n", "ID",
 		"PROTO", "A (traced) -> B   (<- : B connected to A)",

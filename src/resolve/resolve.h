@@ -1,0 +1,116 @@
+/*
+ * resolve: asks the kernel about the sockets of a traced process.
+ *
+ * Used by the syscall handlers, which run in the tracer (the target's
+ * ptracer, root or the same user).  Nothing here uses ptrace.  Three
+ * sources, cheapest first:
+ *   - /proc/<tid>/fd/<fd>: is it a socket, and its inode;
+ *   - a pidfd_getfd() copy of the fd: getsockname, getpeername,
+ *     getsockopt, fstat, exactly as the owner would see them;
+ *   - sock_diag over netlink (libnl), by inode, in the process's network
+ *     namespace: for when the copy is not allowed, and for AF_UNIX peer
+ *     inodes, which no getsockopt reveals.
+ *
+ * Every fd opened here is close-on-exec, so none leaks into the traced
+ * command the tracer forks.  The caches (a pidfd per pid, a netlink socket
+ * per network namespace) are process-wide and not locked: call from the
+ * tracer thread only.
+ *
+ * All functions return 0 or a negative errno and never crash on a
+ * process that vanished (-ESRCH) or that we may not inspect (-EPERM).
+ */
+#ifndef ST_RESOLVE_H
+#define ST_RESOLVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "socktap/endpoint.h"
+
+/*
+ * /proc/<tid>/fd/<fd>: 0 and *ino for a socket; -ENOTSOCK when fd is
+ * something else; -EBADF when fd is not open; -ESRCH when the process is
+ * gone (or a zombie); -EPERM when /proc denies access; other -errno.
+ */
+int st_resolve_fd_inode(pid_t tid, int fd, uint64_t *ino);
+
+/*
+ * Family and protocol of socket fd, from the name sockfs gives a socket's
+ * file ("TCPv6", "UNIX-STREAM", "NETLINK": the system.sockprotoname
+ * xattr, read through /proc/<tid>/fd/<fd>).  As cheap as
+ * st_resolve_fd_inode.  0 with *family AF_UNSPEC for a protocol not
+ * known here; -ENOTSOCK, -EBADF, -ESRCH, -EPERM as above.
+ */
+int st_resolve_fd_proto(pid_t tid, int fd, int *family, int *protocol);
+
+struct st_sockinfo {
+	int family, type, protocol;	/* SO_DOMAIN, SO_TYPE, SO_PROTOCOL;
+					 * 0 if unknown */
+	struct st_endpoint local, peer;	/* AF_UNSPEC when unknown or not
+					 * connected */
+	bool listening;			/* SO_ACCEPTCONN */
+	uint64_t ino;			/* inode of the socket */
+	uint64_t peer_ino;		/* AF_UNIX: the peer's inode
+					 * (sock_diag), else 0 */
+};
+
+/*
+ * Everything the kernel will say about fd in process pid (a tid works
+ * too), from a pidfd_getfd() copy of the fd that is closed afterwards.
+ * For a connected AF_UNIX socket one sock_diag request adds peer_ino.
+ *
+ * When pidfd_getfd is unavailable or refused (EPERM), falls back to
+ * /proc for the inode and protocol and one sock_diag request for the
+ * rest; on that path a socket sock_diag does not cover (netlink, raw,
+ * ...) still gives 0 with only ino, family and protocol set.
+ *
+ * Returns 0, -EBADF (fd not open), -ENOTSOCK, -ESRCH, -EPERM or -errno.
+ */
+int st_resolve_sockinfo(pid_t pid, int fd, struct st_sockinfo *out);
+
+/* Cheap variant for hot-ish paths: only the local address (getsockname)
+ * of fd in pid.  Same errors as st_resolve_sockinfo. */
+int st_resolve_local(pid_t pid, int fd, struct st_endpoint *local);
+
+/*
+ * sock_diag lookup of a socket by inode, in the network namespace of
+ * process pid (entered with setns for the netlink socket's creation only;
+ * the socket is then cached per namespace).
+ *   AF_INET/AF_INET6 TCP and UDP: family, type, protocol, local and peer
+ *     endpoints, listening (state LISTEN).
+ *   AF_UNIX: type, bound path or abstract name (unnamed when unbound),
+ *     listening, peer_ino (UNIX_DIAG_PEER) and the peer's name as peer.
+ * Tries AF_UNIX (one exact request), then TCP/UDP over IPv4/IPv6 (one
+ * dump each, matched on the inode).  A TCP dump walks the kernel's whole
+ * established hash (milliseconds on a big machine, however few sockets):
+ * prefer st_diag_lookup_proto when the protocol is known.  Returns 0,
+ * -ENOENT when no family knows the inode, -ESRCH, -EPERM (namespace not
+ * enterable) or -errno.
+ */
+int st_diag_lookup(pid_t pid, uint64_t ino, struct st_sockinfo *out);
+
+/*
+ * As st_diag_lookup, but only asks the family/protocol given (AF_UNIX
+ * with protocol 0, or AF_INET/AF_INET6 with IPPROTO_TCP/IPPROTO_UDP):
+ * exactly one request.  -EINVAL for any other combination.
+ */
+int st_diag_lookup_proto(pid_t pid, uint64_t ino, int family, int protocol,
+			 struct st_sockinfo *out);
+
+/*
+ * Turns the pidfd path off (false) or back on; off forces the /proc +
+ * sock_diag fallback.  For tests and for kernels known to lack pidfds.
+ */
+void st_resolve_use_pidfd(bool on);
+
+/*
+ * Process-wide caches (pidfds per pid, netlink sockets per namespace).
+ * Call st_resolve_forget_pid for every pid or tid that was passed here
+ * when it exits (a stale entry is detected and replaced anyway, but only
+ * forgetting frees it).
+ */
+void st_resolve_forget_pid(pid_t pid);	/* a process exited */
+void st_resolve_cleanup(void);
+
+#endif

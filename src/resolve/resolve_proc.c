@@ -1,0 +1,190 @@
+/*
+ * /proc based answers: is fd a socket (and which inode, which protocol),
+ * is a task gone, which thread group a tid belongs to.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/xattr.h>
+
+#include "resolve/resolve_internal.h"
+
+#define SOCK_PREFIX "socket:["
+
+/* Reads up to size - 1 bytes of a small /proc file, NUL-terminated. */
+static ssize_t read_small(const char *path, char *buf, size_t size)
+{
+	int fd, e;
+	ssize_t n;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	do
+		n = read(fd, buf, size - 1);
+	while (n < 0 && errno == EINTR);
+	e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = '\0';
+	return n;
+}
+
+bool st_resolve_proc_gone(pid_t tid)
+{
+	char path[64], buf[512];
+	const char *p;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n == -ENOENT || n == -ESRCH)
+		return true;
+	if (n < 0)
+		return false;	/* cannot tell: assume alive */
+	/* "pid (comm) S ...": comm may hold ')' and spaces, so the state
+	 * follows the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return false;
+	return p[2] == 'Z' || p[2] == 'X' || p[2] == 'x';
+}
+
+pid_t st_resolve_proc_tgid(pid_t tid)
+{
+	char path[64], buf[2048];
+	const char *p;
+	ssize_t n;
+	long v;
+	char *end;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	n = read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return n == -ENOENT ? -ESRCH : (pid_t)n;
+	p = strstr(buf, "\nTgid:");
+	if (!p)
+		return -EIO;
+	errno = 0;
+	v = strtol(p + 6, &end, 10);
+	if (errno || end == p + 6 || v <= 0 || v > INT_MAX)
+		return -EIO;
+	return (pid_t)v;
+}
+
+/* Parses "socket:[N]" exactly; false for anything else. */
+static bool parse_socket_link(const char *s, size_t len, uint64_t *ino)
+{
+	const size_t plen = sizeof(SOCK_PREFIX) - 1;
+	uint64_t v = 0;
+	size_t i;
+
+	if (len < plen + 2 || memcmp(s, SOCK_PREFIX, plen) != 0 ||
+	    s[len - 1] != ']')
+		return false;
+	for (i = plen; i < len - 1; i++) {
+		unsigned d = (unsigned char)s[i] - '0';
+
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*ino = v;
+	return true;
+}
+
+int st_resolve_fd_inode(pid_t tid, int fd, uint64_t *ino)
+{
+	char path[64], link[64];
+	ssize_t n;
+	int e;
+
+	if (tid <= 0)
+		return -ESRCH;
+	if (fd < 0)
+		return -EBADF;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)tid, fd);
+	n = readlink(path, link, sizeof(link));
+	if (n < 0) {
+		e = errno;
+		if (e == ENOENT)
+			return st_resolve_proc_gone(tid) ? -ESRCH : -EBADF;
+		if (e == EACCES)
+			return -EPERM;
+		return -e;
+	}
+	/* A socket link is short; one that fills the buffer is a path. */
+	if ((size_t)n >= sizeof(link) ||
+	    !parse_socket_link(link, (size_t)n, ino))
+		return -ENOTSOCK;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int family, protocol;
+} proto_names[] = {
+	{ "TCP", AF_INET, IPPROTO_TCP },
+	{ "TCPv6", AF_INET6, IPPROTO_TCP },
+	{ "UDP", AF_INET, IPPROTO_UDP },
+	{ "UDPv6", AF_INET6, IPPROTO_UDP },
+	{ "UDP-Lite", AF_INET, IPPROTO_UDPLITE },
+	{ "UDPLITEv6", AF_INET6, IPPROTO_UDPLITE },
+	{ "MPTCP", AF_INET, IPPROTO_MPTCP },
+	{ "MPTCPv6", AF_INET6, IPPROTO_MPTCP },
+	{ "PING", AF_INET, IPPROTO_ICMP },
+	{ "PINGv6", AF_INET6, IPPROTO_ICMPV6 },
+	{ "RAW", AF_INET, 0 },
+	{ "RAWv6", AF_INET6, 0 },
+	{ "UNIX", AF_UNIX, 0 },
+	{ "UNIX-STREAM", AF_UNIX, 0 },
+	{ "NETLINK", AF_NETLINK, 0 },
+	{ "PACKET", AF_PACKET, 0 },
+};
+
+int st_resolve_fd_proto(pid_t tid, int fd, int *family, int *protocol)
+{
+	char path[64], name[64];
+	ssize_t n;
+	size_t i;
+
+	*family = AF_UNSPEC;
+	*protocol = 0;
+	if (tid <= 0)
+		return -ESRCH;
+	if (fd < 0)
+		return -EBADF;
+	/* getxattr follows the magic link to the socket's own dentry,
+	 * which sockfs names after the protocol */
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)tid, fd);
+	n = getxattr(path, "system.sockprotoname", name, sizeof(name) - 1);
+	if (n < 0) {
+		switch (errno) {
+		case ENOENT:
+			return st_resolve_proc_gone(tid) ? -ESRCH : -EBADF;
+		case EACCES:
+			return -EPERM;
+		case ENODATA:
+		case EOPNOTSUPP:
+			return -ENOTSOCK;
+		default:
+			return -errno;
+		}
+	}
+	name[n] = '\0';		/* usually there already */
+	for (i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++) {
+		if (strcmp(name, proto_names[i].name) == 0) {
+			*family = proto_names[i].family;
+			*protocol = proto_names[i].protocol;
+			break;
+		}
+	}
+	return 0;
+}
