@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +42,36 @@ static void on_call(void *priv, const struct st_call *call)
 			show = sock_selected(call->args[i].sock);
 	if (show)
 		st_text_on_call(cf->text, call);
+}
+
+static double tv_s(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+/* --stats: one line a script can split on spaces and '='. */
+static void print_stats(const struct st_tracer_stats *ts,
+			const struct st_handlers *h)
+{
+	struct rusage self, kids;
+
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	fprintf(stderr, "socktap: stats: stops_seccomp=%llu stops_entry=%llu "
+		"stops_exit=%llu stops_signal=%llu stops_event=%llu "
+		"entries_skipped=%llu calls=%llu bytes_copied=%llu "
+		"tracer_cpu_s=%.3f tracee_cpu_s=%.3f maxrss_kib=%ld\n",
+		(unsigned long long)ts->stops_seccomp,
+		(unsigned long long)ts->stops_entry,
+		(unsigned long long)ts->stops_exit,
+		(unsigned long long)ts->stops_signal,
+		(unsigned long long)ts->stops_event,
+		(unsigned long long)ts->entries_skipped,
+		(unsigned long long)h->ncalls,
+		(unsigned long long)h->bytes_copied,
+		tv_s(&self.ru_utime) + tv_s(&self.ru_stime),
+		tv_s(&kids.ru_utime) + tv_s(&kids.ru_stime),
+		self.ru_maxrss);
 }
 
 static void on_stop_signal(int sig)
@@ -97,6 +128,7 @@ int main(int argc, char **argv)
 	struct st_model *model = NULL;
 	struct st_filter *filter = NULL;
 	struct call_filter cf;
+	struct st_tracer_stats tstats;
 	struct timespec now;
 	FILE *out = stderr;
 	char err[512] = "";
@@ -178,6 +210,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "socktap: cannot execute '%s': %s\n",
 			opt.argv ? opt.argv[0] : "?", strerror(-rc));
 	clock_gettime(CLOCK_REALTIME, &now);
+	st_tracer_get_stats(tracer, &tstats);
 	st_tracer_free(tracer);	/* drops every task: closes their sockets */
 	if (st_model_finish(model, &now) < 0)
 		status = status ? status : 1;
@@ -191,6 +224,8 @@ int main(int argc, char **argv)
 	}
 	if (out != stderr)
 		fclose(out);
+	if (opt.stats)
+		print_stats(&tstats, &h);
 	st_handlers_cleanup(&h);
 	st_model_free(model);
 	st_filter_free(filter);

@@ -8,7 +8,7 @@
 
 #include "options.h"
 
-enum { OPT_NO_SECCOMP = 256, OPT_NO_SUMMARY };
+enum { OPT_NO_SECCOMP = 256, OPT_NO_SUMMARY, OPT_STATS };
 
 static const struct option long_opts[] = {
 	{ "attach", required_argument, NULL, 'p' },
@@ -19,6 +19,7 @@ static const struct option long_opts[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "no-summary", no_argument, NULL, OPT_NO_SUMMARY },
+	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "filter", required_argument, NULL, 'F' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -45,6 +46,8 @@ void st_options_usage(FILE *f)
 "  -q, --quiet           no call lines; the summary at exit (and a live\n"
 "                        status line on a terminal)\n"
 "      --no-summary      no summary table at exit\n"
+"      --stats           at exit, what tracing cost: stops by kind, bytes\n"
+"                        copied, CPU time of socktap and of the tracees\n"
 "  -F, --filter EXPR     record only the conversations a pcap-filter(7)\n"
 "                        expression selects, e.g. 'tcp port 79'\n"
 "      --no-seccomp      launch without the seccomp filter (every traced\n"
@@ -128,6 +131,9 @@ int st_options_parse(int argc, char **argv, struct st_options *o, char *err,
 			break;
 		case OPT_NO_SUMMARY:
 			o->no_summary = true;
+			break;
+		case OPT_STATS:
+			o->stats = true;
 			break;
 		case 'F':
 			o->filter = optarg;

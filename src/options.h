@@ -18,6 +18,7 @@ struct st_options {
 	struct st_text_opts text;
 	bool quiet;			/* -q */
 	bool no_summary;		/* --no-summary */
+	bool stats;			/* --stats: costs at exit */
 	const char *filter;		/* -F: pcap-filter expression */
 	bool seccomp;			/* off with --no-seccomp */
 	bool help, version;

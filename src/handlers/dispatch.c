@@ -122,6 +122,7 @@ static void on_exit_stop(void *arg, struct st_stop *stop)
 		t->call.ret = stop->ret;
 	}
 	set_ctx(h, t, e->name, &stop->ts);
+	h->ncalls++;
 	if (e->exit)
 		e->exit(&c);
 	if (t->visible && h->calls.on_call)
@@ -506,6 +507,7 @@ size_t st_h_data(struct st_hctx *c, struct st_socket *s, bool send,
 				     "tracee memory unreadable", peer, &who);
 			break;
 		}
+		h->bytes_copied += (size_t)n;
 		if (preview && off == 0) {
 			plen = (size_t)n < sizeof(h->preview) ? (size_t)n
 							       : sizeof(h->preview);
@@ -561,6 +563,7 @@ size_t st_h_data_iov(struct st_hctx *c, struct st_socket *s, bool send,
 					h->buf, want);
 				if (n <= 0)
 					goto gap;
+				h->bytes_copied += (size_t)n;
 				if (preview && plen < sizeof(h->preview)) {
 					size_t cp = sizeof(h->preview) - plen;
 

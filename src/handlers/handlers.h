@@ -42,6 +42,8 @@ struct st_handlers {
 	uint8_t preview[4096];		/* first bytes of a call, for -s */
 	char text[4][512];		/* symbolic args of the current call */
 	unsigned warned_io_uring;
+	uint64_t bytes_copied;		/* read from tracee memory or files */
+	uint64_t ncalls;		/* calls handled to their exit */
 	void (*warn)(void *arg, const char *text);
 	void *warn_arg;
 };

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""socktap's benchmark: each workload untraced, under socktap and under
+strace, alternating round by round, medians and ranges, ratios to the
+untraced run of the same rounds, and socktap's peak RSS.  A benchmark,
+not a test: it never fails on timing.
+
+    tests/bench/bench.py [--build DIR] [--rounds N] [--quick] [--csv FILE]
+"""
+import argparse
+import csv
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+
+WORKLOADS = [
+    # name, st_bench args (full), args (quick)
+    ("bulk-64k", ["bulk", "536870912", "65536"], ["bulk", "67108864", "65536"]),
+    ("bulk-1k", ["bulk", "33554432", "1024"], ["bulk", "4194304", "1024"]),
+    ("pingpong", ["pingpong", "30000", "64"], ["pingpong", "3000", "64"]),
+    ("udp", ["udp", "30000", "64"], ["udp", "3000", "64"]),
+    ("files", ["files", "100000", "500"], ["files", "20000", "500"]),
+    ("threads", ["threads", "8", "10000"], ["threads", "8", "1000"]),
+]
+
+
+def variants(socktap, tmp):
+    """name -> function(cmd) returning the argv to run."""
+    pcap = os.path.join(tmp, "out.pcap")
+    flows = os.path.join(tmp, "flows")
+    return [
+        ("untraced", lambda c: c),
+        ("socktap -q -w", lambda c: [socktap, "-q", "--no-summary", "-w",
+                                      pcap, "--stats", "--"] + c),
+        ("socktap --flows", lambda c: [socktap, "-q", "--no-summary",
+                                        "--flows", flows, "--stats",
+                                        "--"] + c),
+        ("strace", lambda c: ["strace", "-f", "-qq", "-o", "/dev/null",
+                              "-e", "trace=network,read,write"] + c),
+        ("strace seccomp", lambda c: ["strace", "-f", "-qq", "--seccomp-bpf",
+                                      "-o", "/dev/null", "-e",
+                                      "trace=network,read,write"] + c),
+        ("strace full", lambda c: ["strace", "-f", "-qq", "--seccomp-bpf",
+                                   "-o", "/dev/null", "-e",
+                                   "trace=network,read,write", "-e",
+                                   "read=all", "-e", "write=all"] + c),
+    ]
+
+
+def run(argv, tmp):
+    """Wall time and the tracer's peak RSS (KiB, from --stats) of one run."""
+    shutil.rmtree(os.path.join(tmp, "flows"), ignore_errors=True)
+    t0 = time.perf_counter()
+    p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, text=True)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (argv[0], p.returncode,
+                                                   p.stderr[-500:]))
+    rss = None
+    for line in p.stderr.splitlines():
+        if line.startswith("socktap: stats: "):
+            for kv in line[len("socktap: stats: "):].split():
+                k, _, v = kv.partition("=")
+                if k == "maxrss_kib":
+                    rss = int(v)
+    return wall, rss
+
+
+def attach_run(socktap, bench, args, tracer, tmp):
+    """The bulk workload attached to with -p (or strace -p)."""
+    proc = subprocess.Popen([bench, "wait-bulk"] + args[1:],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    pid = proc.stdout.readline().strip()
+    tr = None
+    if tracer == "socktap":
+        tr = subprocess.Popen([socktap, "-q", "--no-summary", "-w",
+                               os.path.join(tmp, "a.pcap"), "-p", pid],
+                              stderr=subprocess.DEVNULL)
+    elif tracer == "strace":
+        tr = subprocess.Popen(["strace", "-f", "-qq", "-o", "/dev/null", "-e",
+                               "trace=network,read,write", "-p", pid],
+                              stderr=subprocess.DEVNULL)
+    time.sleep(0.3)        # let the tracer seize every thread
+    t0 = time.perf_counter()
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    proc.wait()
+    wall = time.perf_counter() - t0
+    if tr:
+        tr.wait(timeout=30)
+    return wall, None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(TOP, "build"))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--quick", action="store_true",
+                    help="smaller workloads, for a smoke run")
+    ap.add_argument("--csv", default="bench.csv")
+    ap.add_argument("--only", help="comma-separated workload names")
+    a = ap.parse_args()
+    socktap = os.path.join(a.build, "socktap")
+    bench = os.path.join(a.build, "tests", "bench", "st_bench")
+    for f in (socktap, bench):
+        if not os.access(f, os.X_OK):
+            sys.exit("bench: %s missing: build first" % f)
+    tmp = tempfile.mkdtemp(prefix="socktap-bench-")
+    rows = []
+    try:
+        wls = [w for w in WORKLOADS
+               if not a.only or w[0] in a.only.split(",")]
+        for name, full, quick in wls:
+            cmd = [bench] + (quick if a.quick else full)
+            vs = variants(socktap, tmp)
+            times = {v[0]: [] for v in vs}
+            rss = []
+            for r in range(a.rounds):
+                # alternate the order so drift hits every variant alike
+                order = vs if r % 2 == 0 else list(reversed(vs))
+                for vname, mk in order:
+                    w, m = run(mk(cmd), tmp)
+                    times[vname].append(w)
+                    if m:
+                        rss.append(m)
+            base = statistics.median(times["untraced"])
+            for vname, _ in vs:
+                ts = times[vname]
+                med = statistics.median(ts)
+                rows.append([name, vname, "%.4f" % med, "%.4f" % min(ts),
+                             "%.4f" % max(ts), "%.2f" % (med / base),
+                             str(max(rss)) if rss and
+                             vname.startswith("socktap") else ""])
+            print_rows(rows[-len(vs):])
+        if not a.only or "attach" in a.only.split(","):
+            args = (WORKLOADS[0][2] if a.quick else WORKLOADS[0][1])
+            times = {"untraced": [], "socktap -p": [], "strace -p": []}
+            for r in range(a.rounds):
+                times["untraced"].append(
+                    attach_run(socktap, bench, args, None, tmp)[0])
+                times["socktap -p"].append(
+                    attach_run(socktap, bench, args, "socktap", tmp)[0])
+                times["strace -p"].append(
+                    attach_run(socktap, bench, args, "strace", tmp)[0])
+            base = statistics.median(times["untraced"])
+            for vname, ts in times.items():
+                med = statistics.median(ts)
+                rows.append(["attach-bulk", vname, "%.4f" % med,
+                             "%.4f" % min(ts), "%.4f" % max(ts),
+                             "%.2f" % (med / base), ""])
+            print_rows(rows[-3:])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    with open(a.csv, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["workload", "variant", "median_s", "min_s", "max_s",
+                    "ratio_to_untraced", "socktap_maxrss_kib"])
+        w.writerows(rows)
+    print("\nwritten: %s (%s, %d rounds)" % (a.csv, os.uname().machine,
+                                            a.rounds))
+
+
+def print_rows(rows):
+    for r in rows:
+        print("%-12s %-16s median %8ss  [%s .. %s]  x%-6s %s" %
+              (r[0], r[1], r[2], r[3], r[4], r[5],
+               ("rss %s KiB" % r[6]) if r[6] else ""))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
