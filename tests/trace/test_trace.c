@@ -504,3 +504,50 @@ Test(trace, stop_and_continue, .timeout = 60)
 	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
 	fclose(lines);
 }
+
+/* The classic: the real finger client, against a finger server on port 79
+ * in a network namespace of the test's own. */
+Test(trace, finger_client_classic, .timeout = 60)
+{
+	const char *tf = st_tmpfile(".txt");
+	char script[2048];
+	char *argv[] = { "/usr/bin/unshare", "-n", "/bin/sh", "-c", script,
+			 NULL };
+	struct st_run r;
+	char *t;
+	int eph;
+	char want[96];
+
+	snprintf(script, sizeof(script),
+		 "ip link set lo up || exit 99\n"
+		 "python3 -c '\n"
+		 "import socket\n"
+		 "s = socket.socket(); s.bind((\"127.0.0.1\", 79)); s.listen(1)\n"
+		 "print(\"ready\", flush=True)\n"
+		 "c, _ = s.accept(); q = b\"\"\n"
+		 "while not q.endswith(b\"\\r\\n\"): q += c.recv(100)\n"
+		 "c.sendall(b\"Login: \" + q.strip() + b\"\\r\\nNo Plan.\\r\\n\")\n"
+		 "c.close()' > %s.ready &\n"
+		 "while ! grep -q ready %s.ready 2>/dev/null; do sleep 0.05; done\n"
+		 "%s -s 64 -o %s -- finger root@127.0.0.1\n"
+		 "st=$?; wait; rm -f %s.ready; exit $st\n", tf, tf, ST_BIN, tf, tf);
+	cr_assert_eq(st_run(argv, &r), 0);
+	if (r.status == 99 || strstr(r.err, "unshare failed"))
+		cr_skip_test("cannot create a network namespace here: %s", r.err);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "Login: root"), "finger printed: %s", r.out);
+	t = st_slurp(tf, NULL);
+	cr_assert_not_null(t);
+	cr_assert_geq(st_lines_with(t, "connect(", "->127.0.0.1:79>",
+				    "{AF_INET, 127.0.0.1:79}", NULL), 1, "%s", t);
+	eph = local_port_in(t, "connect(", "<TCP:127.0.0.1:");
+	cr_assert_gt(eph, 0);
+	snprintf(want, sizeof(want), "<TCP:127.0.0.1:%d->127.0.0.1:79>", eph);
+	cr_assert_geq(st_lines_with(t, "write(", want, "root", NULL), 1, "%s", t);
+	cr_assert_geq(st_lines_with(t, "read(", want,
+				    "\"Login: root\\r\\nNo Plan.\\r\\n\"", NULL),
+		      1, "%s", t);
+	st_run_free(&r);
+	free(t);
+	unlink(tf);
+}
