@@ -59,7 +59,8 @@ static void print_stats(const struct st_tracer_stats *ts,
 	getrusage(RUSAGE_CHILDREN, &kids);
 	fprintf(stderr, "socktap: stats: stops_seccomp=%llu stops_entry=%llu "
 		"stops_exit=%llu stops_signal=%llu stops_event=%llu "
-		"entries_skipped=%llu calls=%llu bytes_copied=%llu "
+		"entries_skipped=%llu filters_injected=%llu "
+		"filter_failures=%llu calls=%llu bytes_copied=%llu "
 		"tracer_cpu_s=%.3f tracee_cpu_s=%.3f maxrss_kib=%ld\n",
 		(unsigned long long)ts->stops_seccomp,
 		(unsigned long long)ts->stops_entry,
@@ -67,6 +68,8 @@ static void print_stats(const struct st_tracer_stats *ts,
 		(unsigned long long)ts->stops_signal,
 		(unsigned long long)ts->stops_event,
 		(unsigned long long)ts->entries_skipped,
+		(unsigned long long)ts->filters_injected,
+		(unsigned long long)ts->filter_failures,
 		(unsigned long long)h->ncalls,
 		(unsigned long long)h->bytes_copied,
 		tv_s(&self.ru_utime) + tv_s(&self.ru_stime),
@@ -183,10 +186,10 @@ int main(int argc, char **argv)
 		h.calls.on_call = on_call;
 	}
 	if (opt.quiet && isatty(fileno(out))) {
-		struct st_sink status;
+		struct st_sink live;
 
-		if (st_status_sink_new(out, &status) == 0)
-			st_model_add_sink(model, &status);
+		if (st_status_sink_new(out, &live) == 0)
+			st_model_add_sink(model, &live);
 	}
 	h.warn = st_text_warning;
 	h.warn_arg = &text;
@@ -194,6 +197,7 @@ int main(int argc, char **argv)
 
 	memset(&topts, 0, sizeof(topts));
 	topts.seccomp = opt.seccomp;
+	topts.fd_filter = opt.fd_filter;
 	topts.argv = opt.argv;
 	topts.pids = opt.pids;
 	topts.npids = opt.npids;

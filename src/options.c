@@ -8,7 +8,7 @@
 
 #include "options.h"
 
-enum { OPT_NO_SECCOMP = 256, OPT_NO_SUMMARY, OPT_STATS };
+enum { OPT_NO_SECCOMP = 256, OPT_NO_FD_FILTER, OPT_NO_SUMMARY, OPT_STATS };
 
 static const struct option long_opts[] = {
 	{ "attach", required_argument, NULL, 'p' },
@@ -18,6 +18,7 @@ static const struct option long_opts[] = {
 	{ "syscall-times", no_argument, NULL, 'T' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "no-fd-filter", no_argument, NULL, OPT_NO_FD_FILTER },
 	{ "no-summary", no_argument, NULL, OPT_NO_SUMMARY },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "filter", required_argument, NULL, 'F' },
@@ -52,6 +53,8 @@ void st_options_usage(FILE *f)
 "                        expression selects, e.g. 'tcp port 79'\n"
 "      --no-seccomp      launch without the seccomp filter (every traced\n"
 "                        call stops, slower; for old kernels)\n"
+"      --no-fd-filter    let the filter stop every read and write, not only\n"
+"                        those on sockets (slower; a fallback)\n"
 "  -h, --help            this help\n"
 "  -V, --version         the version\n"
 "\n"
@@ -83,6 +86,7 @@ int st_options_parse(int argc, char **argv, struct st_options *o, char *err,
 
 	memset(o, 0, sizeof(*o));
 	o->seccomp = true;
+	o->fd_filter = true;
 	o->text.string_limit = 32;
 	opterr = 0;
 	optind = 1;
@@ -128,6 +132,9 @@ int st_options_parse(int argc, char **argv, struct st_options *o, char *err,
 			break;
 		case OPT_NO_SECCOMP:
 			o->seccomp = false;
+			break;
+		case OPT_NO_FD_FILTER:
+			o->fd_filter = false;
 			break;
 		case OPT_NO_SUMMARY:
 			o->no_summary = true;

@@ -21,6 +21,7 @@ struct st_options {
 	bool stats;			/* --stats: costs at exit */
 	const char *filter;		/* -F: pcap-filter expression */
 	bool seccomp;			/* off with --no-seccomp */
+	bool fd_filter;			/* off with --no-fd-filter */
 	bool help, version;
 };
 

@@ -212,8 +212,7 @@ static void on_task_exit(void *arg, void **task, pid_t tid)
 	set_ctx(h, t, "exit", NULL);
 	release_call(h, t);
 	st_fdtable_unref(t->fdt);
-	if (t->tid == t->tgid)
-		st_resolve_forget_pid(t->tgid);
+	st_resolve_forget_pid(t->tid);	/* pidfds are cached per thread too */
 	free(t);
 	*task = NULL;
 }
@@ -233,6 +232,7 @@ void st_handlers_hooks(struct st_handlers *h, struct st_tracer_hooks *hooks)
 	memset(hooks, 0, sizeof(*hooks));
 	hooks->arg = h;
 	hooks->nrs = st_sysent_numbers(&hooks->nnrs);
+	hooks->fd_nrs = st_sysent_fd_numbers(&hooks->nfd_nrs);
 	hooks->on_entry = on_entry;
 	hooks->on_exit = on_exit_stop;
 	hooks->on_new_task = on_new_task;
@@ -304,6 +304,12 @@ void st_h_refresh(struct st_hctx *c, struct st_socket *s, int fd, bool full)
 	}
 }
 
+void st_h_watch(struct st_hctx *c, int fd)
+{
+	if (c->stop->watch_fd)
+		c->stop->watch_fd(c->stop, fd);
+}
+
 struct st_socket *st_h_new_fd(struct st_hctx *c, int fd, bool full)
 {
 	uint64_t ino = 0;
@@ -314,6 +320,7 @@ struct st_socket *st_h_new_fd(struct st_hctx *c, int fd, bool full)
 	s = st_model_socket(c->h->model, ino);
 	if (!s)
 		return NULL;
+	st_h_watch(c, fd);
 	if (st_fdtable_set_socket(c->task->fdt, fd, s) < 0) {
 		/* fd beyond the cache: keep the socket for this call */
 		st_socket_ref(s);
@@ -348,6 +355,7 @@ struct st_socket *st_h_fd_socket(struct st_hctx *c, int fd)
 	}
 	if (rc < 0)
 		return NULL;	/* not open (EBADF) or gone: do not cache */
+	st_h_watch(c, fd);
 	s = st_model_socket_find(c->h->model, ino);
 	if (!s) {
 		s = st_model_socket(c->h->model, ino);

@@ -70,10 +70,13 @@ void st_handlers_cleanup(struct st_handlers *h);
 /* The table (sysent.c). */
 const struct st_sysent *st_sysent_lookup(long nr);
 const long *st_sysent_numbers(size_t *n);
+const long *st_sysent_fd_numbers(size_t *n);
 
 /* Helpers for handler files (dispatch.c). */
 /* The socket behind fd, resolved lazily; NULL when not a socket. */
 struct st_socket *st_h_fd_socket(struct st_hctx *c, int fd);
+/* fd is a socket now: reads and writes on it must stop. */
+void st_h_watch(struct st_hctx *c, int fd);
 /* Holds sock for the call and marks the call visible. */
 void st_h_hold(struct st_hctx *c, int fd, struct st_socket *sock);
 /* Origin info of the current stop. */

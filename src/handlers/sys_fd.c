@@ -85,6 +85,8 @@ static void dup_exit(struct st_hctx *c)
 	if (c->task->call.err)
 		return;
 	st_fdtable_dup(c->task->fdt, oldfd, (int)c->task->call.ret);
+	if (st_fdtable_lookup(c->task->fdt, oldfd, NULL) == ST_FD_SOCKET)
+		st_h_watch(c, (int)c->task->call.ret);
 	if (c->task->visible)
 		c->task->call.ret_sock = c->task->sock;
 }

@@ -253,6 +253,9 @@ static void scan_rights(struct st_hctx *c, const struct msghdr *mh)
 
 				memcpy(&fd, &fds[i], sizeof(fd));
 				st_fdtable_forget(c->task->fdt, fd);
+				/* a socket arriving here must be watched now:
+				 * its reads would not stop otherwise */
+				st_h_fd_socket(c, fd);
 			}
 		}
 	}

@@ -65,6 +65,20 @@ const struct st_sysent *st_sysent_lookup(long nr)
 	return NULL;
 }
 
+/* read, write and kin take an fd that may be a file: the launch filter
+ * traces them only for socket fds.  send*, recv* and the rest only work
+ * on sockets, so they always stop. */
+static const long fd_calls[] = {
+	SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_pread64,
+	SYS_pwrite64, SYS_preadv, SYS_pwritev, SYS_preadv2, SYS_pwritev2,
+};
+
+const long *st_sysent_fd_numbers(size_t *n)
+{
+	*n = sizeof(fd_calls) / sizeof(fd_calls[0]);
+	return fd_calls;
+}
+
 const long *st_sysent_numbers(size_t *n)
 {
 	static long nrs[NROWS];

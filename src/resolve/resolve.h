@@ -50,6 +50,11 @@ struct st_sockinfo {
 	struct st_endpoint local, peer;	/* AF_UNSPEC when unknown or not
 					 * connected */
 	bool listening;			/* SO_ACCEPTCONN */
+	int state;			/* TCP_* numbering, as sock_diag
+					 * reports it for TCP, UDP and unix
+					 * (TCP_ESTABLISHED, TCP_SYN_SENT,
+					 * TCP_LISTEN, TCP_CLOSE...); 0 if
+					 * unknown */
 	uint64_t ino;			/* inode of the socket */
 	uint64_t peer_ino;		/* AF_UNIX: the peer's inode
 					 * (sock_diag), else 0 */
@@ -59,6 +64,8 @@ struct st_sockinfo {
  * Everything the kernel will say about fd in process pid (a tid works
  * too), from a pidfd_getfd() copy of the fd that is closed afterwards.
  * For a connected AF_UNIX socket one sock_diag request adds peer_ino.
+ * state: TCP from TCP_INFO, AF_UNIX connected from sock_diag, otherwise
+ * derived (listening, connected or TCP_CLOSE) the way the kernel sets it.
  *
  * When pidfd_getfd is unavailable or refused (EPERM), falls back to
  * /proc for the inode and protocol and one sock_diag request for the

@@ -10,7 +10,11 @@
  * AF_UNIX has an exact lookup by inode (one request, one reply).  inet_diag
  * has none (its exact lookup wants the 4-tuple), so TCP and UDP are one
  * dump per family and protocol, matched on idiag_inode; idiag_ext is 0 to
- * keep each record small.  We receive with our own loop over nl_recv()
+ * keep each record small.  A TCP dump walks the whole established hash
+ * whatever the family asked, so when the family is unknown we use the
+ * legacy TCPDIAG_GETSOCK request, whose dump covers IPv4 and IPv6 in one
+ * walk (libnl-idiag's idiagnl_send_simple sends the same request but
+ * hides its sequence number, which our receive loop checks).  We receive with our own loop over nl_recv()
  * rather than nl_recvmsgs() so that stale replies (other sequence numbers)
  * and malformed messages are skipped instead of failing the lookup.
  */
@@ -235,6 +239,7 @@ static void fill_inet(struct st_diag_query *q, const struct inet_diag_msg *m)
 	o->type = q->protocol == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM;
 	o->protocol = q->protocol;
 	o->ino = m->idiag_inode;
+	o->state = m->idiag_state;
 	o->listening = q->protocol == IPPROTO_TCP &&
 		       m->idiag_state == ST_TCP_LISTEN;
 
@@ -303,6 +308,7 @@ static void parse_unix(struct st_diag_query *q, const struct nlmsghdr *h)
 	o->family = AF_UNIX;
 	o->type = m.udiag_type;
 	o->ino = m.udiag_ino;
+	o->state = m.udiag_state;
 	o->listening = m.udiag_state == ST_TCP_LISTEN;
 
 	memset(&sun, 0, sizeof(sun));
@@ -378,6 +384,10 @@ void st_diag_parse(struct st_diag_query *q, const void *buf, size_t len)
 			q->err = -EIO;
 			q->done = true;
 			break;
+		case TCPDIAG_GETSOCK:	/* legacy TCP dump replies */
+			if (q->family == AF_UNIX)
+				break;
+			/* fall through */
 		case SOCK_DIAG_BY_FAMILY:
 			if (q->family == AF_UNIX)
 				parse_unix(q, h);
@@ -407,10 +417,11 @@ static int diag_run(struct nl_sock *sk, struct st_diag_query *q,
 	union {
 		struct unix_diag_req u;
 		struct inet_diag_req_v2 i;
+		struct inet_diag_req legacy;
 	} req;
 	struct nl_msg *msg;
 	size_t rlen;
-	int flags, r;
+	int type = SOCK_DIAG_BY_FAMILY, flags, r;
 
 	*broken = false;
 	memset(&req, 0, sizeof(req));
@@ -423,6 +434,15 @@ static int diag_run(struct nl_sock *sk, struct st_diag_query *q,
 		req.u.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
 		rlen = sizeof(req.u);
 		flags = 0;
+	} else if (q->family == AF_UNSPEC) {
+		/* TCP over both families: the legacy dump (see above) */
+		type = TCPDIAG_GETSOCK;
+		req.legacy.idiag_family = AF_INET;	/* ignored by dumps */
+		req.legacy.idiag_states = ~0u;
+		req.legacy.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+		req.legacy.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+		rlen = sizeof(req.legacy);
+		flags = NLM_F_DUMP;
 	} else {
 		req.i.sdiag_family = (uint8_t)q->family;
 		req.i.sdiag_protocol = (uint8_t)q->protocol;
@@ -433,7 +453,7 @@ static int diag_run(struct nl_sock *sk, struct st_diag_query *q,
 		flags = NLM_F_DUMP;
 	}
 
-	msg = nlmsg_alloc_simple(SOCK_DIAG_BY_FAMILY, flags);
+	msg = nlmsg_alloc_simple(type, flags);
 	if (!msg)
 		return -ENOMEM;
 	r = nlmsg_append(msg, &req, rlen, NLMSG_ALIGNTO);
@@ -499,19 +519,20 @@ static int diag_one(struct nl_sock **skp, int nsfd, uint64_t ino,
 int st_diag_lookup_nsfd(int nsfd, uint64_t ino, int family, int protocol,
 			bool peer_name, struct st_sockinfo *out)
 {
+	/* family unknown: the cheapest first; AF_UNSPEC/TCP is the one
+	 * legacy dump covering IPv4 and IPv6 */
 	static const struct {
 		int family, protocol;
 	} order[] = {
-		{ AF_UNIX, 0 },			/* exact: cheapest */
-		{ AF_INET, IPPROTO_TCP },
-		{ AF_INET6, IPPROTO_TCP },
+		{ AF_UNIX, 0 },
+		{ AF_UNSPEC, IPPROTO_TCP },
 		{ AF_INET, IPPROTO_UDP },
 		{ AF_INET6, IPPROTO_UDP },
 	};
 	struct st_sockinfo tmp;
 	struct nl_sock *sk;
-	unsigned i;
-	int r = -ENOENT;
+	unsigned i, n = sizeof(order) / sizeof(order[0]);
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	/* sock_diag inodes are 32 bits wide */
@@ -521,18 +542,22 @@ int st_diag_lookup_nsfd(int nsfd, uint64_t ino, int family, int protocol,
 	if (r < 0)
 		return r;
 
-	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		if (family && (order[i].family != family ||
-			       order[i].protocol != protocol))
-			continue;
-		r = diag_one(&sk, nsfd, ino, order[i].family,
-			     order[i].protocol, &tmp);
-		if (!sk)
-			return r;
-		if (r == 0)
-			break;
-		if (r != -ENOENT)
-			return r;
+	if (family) {
+		r = diag_one(&sk, nsfd, ino, family, protocol, &tmp);
+	} else {
+		for (i = 0, r = -ENOENT; i < n && r == -ENOENT && sk; i++) {
+			r = diag_one(&sk, nsfd, ino, order[i].family,
+				     order[i].protocol, &tmp);
+			/* a kernel without the legacy request: per family */
+			if (order[i].family == AF_UNSPEC && sk &&
+			    (r == -EOPNOTSUPP || r == -EINVAL)) {
+				r = diag_one(&sk, nsfd, ino, AF_INET,
+					     IPPROTO_TCP, &tmp);
+				if (r == -ENOENT && sk)
+					r = diag_one(&sk, nsfd, ino, AF_INET6,
+						     IPPROTO_TCP, &tmp);
+			}
+		}
 	}
 	if (r < 0)
 		return r;
@@ -540,7 +565,7 @@ int st_diag_lookup_nsfd(int nsfd, uint64_t ino, int family, int protocol,
 
 	/* The peer's name (what getpeername() would say) is the peer
 	 * socket's own bound name: one more exact request. */
-	if (peer_name && out->family == AF_UNIX && out->peer_ino &&
+	if (peer_name && sk && out->family == AF_UNIX && out->peer_ino &&
 	    diag_one(&sk, nsfd, out->peer_ino, AF_UNIX, 0, &tmp) == 0)
 		out->peer = tmp.local;
 	return 0;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "resolve/resolve_internal.h"
 
@@ -229,9 +230,33 @@ static void unix_peer_ino(pid_t pid, int s, struct st_sockinfo *out)
 		/* the ioctl's fd comes without close-on-exec */
 		fcntl(nsfd, F_SETFD, FD_CLOEXEC);
 	}
-	if (st_diag_lookup_nsfd(nsfd, out->ino, AF_UNIX, 0, false, &d) == 0)
+	if (st_diag_lookup_nsfd(nsfd, out->ino, AF_UNIX, 0, false, &d) == 0) {
 		out->peer_ino = d.peer_ino;
+		out->state = d.state;
+	}
 	close(nsfd);
+}
+
+/* The sock_diag state: exact for TCP, else as the kernel keeps it. */
+static int guess_state(int s, const struct st_sockinfo *info)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (info->family != AF_INET && info->family != AF_INET6 &&
+	    info->family != AF_UNIX)
+		return 0;
+	if (info->protocol == IPPROTO_TCP &&
+	    info->family != AF_UNIX) {
+		memset(&ti, 0, sizeof(ti));
+		if (getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+		    len >= 1)
+			return ti.tcpi_state;
+		return 0;
+	}
+	if (info->listening)
+		return TCP_LISTEN;
+	return info->peer.family != AF_UNSPEC ? TCP_ESTABLISHED : TCP_CLOSE;
 }
 
 static int info_from_copy(pid_t pid, int s, struct st_sockinfo *out)
@@ -250,6 +275,7 @@ static int info_from_copy(pid_t pid, int s, struct st_sockinfo *out)
 	get_name(s, false, &out->local);
 	/* ENOTCONN leaves the peer AF_UNSPEC */
 	get_name(s, true, &out->peer);
+	out->state = guess_state(s, out);
 	if (out->family == AF_UNIX && out->peer.family != AF_UNSPEC)
 		unix_peer_ino(pid, s, out);
 	return 0;

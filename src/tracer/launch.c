@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "tracer/tracer_int.h"
 
 static int check_exec(const char *path, char *err, size_t errlen,
@@ -88,16 +89,72 @@ static void bitmap_init(struct st_tracer *t)
 				(unsigned char)(1u << (t->hooks.nrs[i] % 8));
 }
 
+/* The sockets the command inherits from us (stdin from a socket, say):
+ * its filter must trace reads and writes on them from the start. */
+static int inherited_sockets(struct st_fdset *set)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name), fl;
+		struct stat sb;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' ||
+		    fd == dirfd(d) || fstat(fd, &sb) < 0 || !S_ISSOCK(sb.st_mode))
+			continue;
+		fl = fcntl(fd, F_GETFD);
+		if (fl >= 0 && !(fl & FD_CLOEXEC))
+			st_fdset_add(set, fd);
+	}
+	closedir(d);
+	return 0;
+}
+
+static bool is_fd_nr(const struct st_tracer *t, long nr)
+{
+	for (size_t i = 0; i < t->hooks.nfd_nrs; i++)
+		if (t->hooks.fd_nrs[i] == nr)
+			return true;
+	return false;
+}
+
+static int install_filter(struct st_tracer *t, const struct st_fdset *set)
+{
+	struct st_filter_spec spec = { 0 };
+	long *nrs = calloc(t->hooks.nnrs + 1, sizeof(*nrs));
+	int rc;
+
+	if (!nrs)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->hooks.nnrs; i++)
+		if (!t->fd_filter || !is_fd_nr(t, t->hooks.nrs[i]))
+			nrs[spec.nnrs++] = t->hooks.nrs[i];
+	spec.nrs = nrs;
+	if (t->fd_filter) {
+		spec.fd_nrs = t->hooks.fd_nrs;
+		spec.nfd_nrs = t->hooks.nfd_nrs;
+		spec.fds = set->fds;
+		spec.nfds = set->n;
+	}
+	rc = st_seccomp_install(&spec);
+	free(nrs);
+	return rc;
+}
+
 /* In the child: stopped until seized, then filter, then exec. */
 static void __attribute__((noreturn))
-child_exec(struct st_tracer *t, char *const *argv, int errfd)
+child_exec(struct st_tracer *t, char *const *argv, int errfd,
+	   const struct st_fdset *set)
 {
 	int err;
 
 	if (kill(getpid(), SIGSTOP) < 0)
 		goto fail;
 	if (t->seccomp) {
-		err = st_seccomp_install(t->hooks.nrs, t->hooks.nnrs);
+		err = install_filter(t, set);
 		if (err < 0) {
 			errno = -err;
 			goto fail;
@@ -116,28 +173,36 @@ int st_tracer_launch(struct st_tracer *t, char *const *argv, char *err,
 {
 	int pipefd[2], status, rc;
 	struct st_thread *th;
+	struct st_fdset initial = { 0 };
 	pid_t pid;
 
 	rc = st_tracer_find_command(argv[0], t->exec_path,
 				    sizeof(t->exec_path), err, errlen);
 	if (rc < 0)
 		return rc;
+	if (t->fd_filter)
+		inherited_sockets(&initial);
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		free(initial.fds);
 		return -errno;
 	}
 	pid = fork();
 	if (pid < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "fork: %s", strerror(errno));
+		free(initial.fds);
 		close(pipefd[0]);
 		close(pipefd[1]);
 		return rc;
 	}
 	if (pid == 0) {
 		close(pipefd[0]);
-		child_exec(t, argv, pipefd[1]);
+		child_exec(t, argv, pipefd[1], &initial);
 	}
+	if (t->fd_filter)
+		st_fdset_copy(t, pid, &initial);
+	free(initial.fds);
 	close(pipefd[1]);
 	t->exec_errpipe = pipefd[0];
 	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
@@ -306,6 +371,8 @@ int st_tracer_start(const struct st_tracer_opts *opts,
 	t->exec_errpipe = -1;
 	t->attach_mode = opts->npids > 0;
 	t->seccomp = !t->attach_mode && opts->seccomp;
+	t->fd_filter = t->seccomp && opts->fd_filter && ST_ARCH_CAN_INJECT &&
+		       hooks->nfd_nrs > 0;
 	bitmap_init(t);
 	if (!t->traced_nr) {
 		free(t);

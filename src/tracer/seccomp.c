@@ -1,6 +1,11 @@
 /*
- * The launch filter: only the syscalls the handlers want stop the tracee
- * (SECCOMP_RET_TRACE); everything else runs at full speed.
+ * Seccomp filters.  The launch filter stops the tracee only at the
+ * syscalls the handlers want (SECCOMP_RET_TRACE).  Reads and writes are
+ * special: they are traced only for the fd numbers known to be sockets,
+ * so a program reading files runs at full speed.  That set grows as
+ * sockets appear; each growth stacks one more filter (the kernel runs
+ * them all and the strictest verdict wins, so a later filter can only add
+ * traced fds, which is all we need).
  */
 #include <errno.h>
 #include <linux/filter.h>
@@ -14,41 +19,87 @@
 #include "arch/arch.h"
 #include "tracer/tracer_int.h"
 
-int st_seccomp_install(const long *nrs, size_t n)
-{
-	/* 4 header insns + one compare per syscall + 2 returns */
-	size_t len = 6 + n, i = 0;
-	struct sock_filter *f = calloc(len, sizeof(*f));
-	struct sock_fprog prog;
-	int rc = 0;
+#define STMT(code, k) ((struct sock_filter)BPF_STMT(code, k))
+#define JUMP(code, k, jt, jf) ((struct sock_filter)BPF_JUMP(code, k, jt, jf))
 
+/*
+ * Every "traced" branch is a conditional jump over one RET TRACE right
+ * after it, so no jump offset depends on the program's length (BPF's
+ * conditional offsets are 8 bits).
+ */
+int st_seccomp_build(const struct st_filter_spec *spec, bool base,
+		     struct sock_filter **out, size_t *outlen)
+{
+	size_t cap = 8 + 2 * spec->nnrs + 2 * spec->nfd_nrs + 3 * spec->nfds;
+	struct sock_filter *f;
+	size_t i = 0, fdcheck_jumps[64], nj = 0;
+
+	if (cap > BPF_MAXINSNS || spec->nfd_nrs > 64)
+		return -E2BIG;
+	f = calloc(cap, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	if (n > 250) {
-		free(f);
-		return -E2BIG;	/* jump offsets are 8 bits */
+	f[i++] = STMT(BPF_LD | BPF_W | BPF_ABS,
+		      offsetof(struct seccomp_data, arch));
+	f[i++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, ST_AUDIT_ARCH, 1, 0);
+	/* a foreign ABI stops in the base filter: the tracer says it is
+	 * not decoded instead of letting it pass unseen */
+	f[i++] = STMT(BPF_RET | BPF_K, base ? SECCOMP_RET_TRACE
+					    : SECCOMP_RET_ALLOW);
+	f[i++] = STMT(BPF_LD | BPF_W | BPF_ABS,
+		      offsetof(struct seccomp_data, nr));
+	for (size_t k = 0; k < spec->nnrs; k++) {
+		f[i++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+			      (unsigned)spec->nrs[k], 0, 1);
+		f[i++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
 	}
-	f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-		offsetof(struct seccomp_data, arch));
-	/* A foreign ABI is always traced: the tracer says it is not
-	 * decoded instead of letting it pass unseen. */
-	f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-		ST_AUDIT_ARCH, 1, 0);
-	f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-		SECCOMP_RET_TRACE);
-	f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-		offsetof(struct seccomp_data, nr));
-	for (size_t k = 0; k < n; k++) {
-		/* on a match jump to the TRACE return after the list */
-		f[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-			(unsigned)nrs[k], (unsigned char)(n - k), 0);
-		i++;
+	for (size_t k = 0; k < spec->nfd_nrs; k++) {
+		f[i++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+			      (unsigned)spec->fd_nrs[k], 0, 1);
+		fdcheck_jumps[nj++] = i;
+		f[i++] = STMT(BPF_JMP | BPF_JA, 0);	/* patched below */
 	}
-	f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-		SECCOMP_RET_ALLOW);
-	f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-		SECCOMP_RET_TRACE);
-	prog.len = (unsigned short)i;
+	f[i++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	for (size_t k = 0; k < nj; k++)
+		f[fdcheck_jumps[k]].k = (unsigned)(i - fdcheck_jumps[k] - 1);
+	/* the fd: the low 32 bits of args[0] (the kernel takes an int) */
+	f[i++] = STMT(BPF_LD | BPF_W | BPF_ABS,
+		      offsetof(struct seccomp_data, args[0]));
+	if (spec->trace_all_fds) {
+		f[i++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
+	} else {
+		for (size_t k = 0; k < spec->nfds; ) {
+			unsigned lo = (unsigned)spec->fds[k], hi = lo;
+
+			while (k + 1 < spec->nfds &&
+			       (unsigned)spec->fds[k + 1] == hi + 1)
+				hi = (unsigned)spec->fds[++k];
+			k++;
+			if (lo == hi) {
+				f[i++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo, 0, 1);
+			} else {
+				f[i++] = JUMP(BPF_JMP | BPF_JGE | BPF_K, lo, 0, 2);
+				f[i++] = JUMP(BPF_JMP | BPF_JGT | BPF_K, hi, 1, 0);
+			}
+			f[i++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
+		}
+		f[i++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	}
+	*out = f;
+	*outlen = i;
+	return 0;
+}
+
+int st_seccomp_install(const struct st_filter_spec *spec)
+{
+	struct sock_filter *f;
+	struct sock_fprog prog;
+	size_t len;
+	int rc = st_seccomp_build(spec, true, &f, &len);
+
+	if (rc < 0)
+		return rc;
+	prog.len = (unsigned short)len;
 	prog.filter = f;
 	/* Without CAP_SYS_ADMIN the kernel requires no_new_privs; root
 	 * goes without, so setuid and file-capability programs still work. */

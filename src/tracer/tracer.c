@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,72 @@ static bool nr_traced(const struct st_tracer *t, long nr)
 	       (t->traced_nr[nr / 8] & (1u << (nr % 8)));
 }
 
+static void watch_fd(struct st_stop *stop, int fd)
+{
+	struct st_thread *th = (struct st_thread *)((char *)stop -
+					offsetof(struct st_thread, pending));
+
+	for (unsigned i = 0; i < th->nwatch; i++)
+		if (th->watch[i] == fd)
+			return;
+	if (th->nwatch < sizeof(th->watch) / sizeof(th->watch[0]))
+		th->watch[th->nwatch++] = fd;
+	else
+		th->watch_overflow = true;
+}
+
+static void handle_gone(struct st_tracer *t, pid_t pid, int status);
+
+static void warn(struct st_tracer *t, pid_t tid, const char *text)
+{
+	if (t->hooks.on_warning)
+		t->hooks.on_warning(t->hooks.arg, tid, text);
+}
+
+/*
+ * New socket fds seen at this exit: grow the process's read/write filter
+ * before the thread runs on.  Returns false when the thread died.
+ */
+static bool apply_watches(struct st_tracer *t, struct st_thread *th)
+{
+	struct st_fdset *set = st_fdset_get(t, th->tgid, true);
+	bool grown = false, gone = false;
+	int status = 0, rc;
+	char msg[160];
+
+	if (!set) {
+		th->nwatch = 0;
+		return true;
+	}
+	for (unsigned i = 0; i < th->nwatch; i++)
+		if (st_fdset_add(set, th->watch[i]) > 0)
+			grown = true;
+	if (th->watch_overflow && !set->all) {
+		set->n = 0;	/* too many at once: trace every fd */
+		set->filters = 1000;
+		grown = true;
+	}
+	th->nwatch = 0;
+	th->watch_overflow = false;
+	if (!grown || set->all)
+		return true;
+	rc = st_fdfilter_inject(t, th, set, &gone, &status);
+	if (gone) {
+		handle_gone(t, th->tid, status);
+		return false;
+	}
+	if (rc == 0) {
+		t->stats.filters_injected++;
+		return true;
+	}
+	t->stats.filter_failures++;
+	snprintf(msg, sizeof(msg), "could not extend the seccomp filter (%s): "
+		 "reads and writes on new sockets of this process may be "
+		 "missed; run with --no-fd-filter", strerror(-rc));
+	warn(t, th->tid, msg);
+	return true;
+}
+
 static void handle_syscall(struct st_tracer *t, struct st_thread *th,
 			   const struct timespec *ts)
 {
@@ -152,6 +219,7 @@ static void handle_syscall(struct st_tracer *t, struct st_thread *th,
 			memcpy(st->args, info.entry.args, sizeof(st->args));
 			st->ts = *ts;
 			st->task = &th->task;
+			st->watch_fd = t->fd_filter ? watch_fd : NULL;
 			v = t->hooks.on_entry(t->hooks.arg, st);
 		}
 		if (v == ST_ENTRY_WANT_EXIT)
@@ -170,7 +238,13 @@ static void handle_syscall(struct st_tracer *t, struct st_thread *th,
 			st->is_error = info.exit.is_error;
 			st->ts = *ts;
 			st->task = &th->task;
+			st->watch_fd = t->fd_filter ? watch_fd : NULL;
 			t->hooks.on_exit(t->hooks.arg, st);
+		}
+		if (th->nwatch || th->watch_overflow) {
+			/* thread-safety: th may be freed if it died */
+			if (!apply_watches(t, th))
+				return;
 		}
 	}
 	resume(t, th, 0);
@@ -213,6 +287,8 @@ static void new_task(struct st_tracer *t, struct st_thread *parent, int event)
 			return;
 	}
 	child->tgid = ctgid;
+	if (t->fd_filter && ctgid != parent->tgid)
+		st_fdset_copy(t, ctgid, st_fdset_get(t, parent->tgid, false));
 	if (t->hooks.on_new_task)
 		t->hooks.on_new_task(t->hooks.arg, &parent->task, &child->task,
 				     ctid, ctgid, shares);
@@ -248,6 +324,12 @@ static void handle_exec(struct st_tracer *t, struct st_thread *th)
 		}
 	}
 	th->want_exit = false;
+	if (t->fd_filter) {
+		struct st_fdset *set = st_fdset_get(t, th->tgid, false);
+
+		if (set)
+			set->scratch = 0;	/* the new image has no such page */
+	}
 	if (th->tid == t->main_pid)
 		t->main_exec_seen = true;
 	if (t->hooks.on_exec)
@@ -347,6 +429,8 @@ static void handle_gone(struct st_tracer *t, pid_t pid, int status)
 		else
 			t->main_status = 128 + WTERMSIG(status);
 	}
+	if (th && th->tid == th->tgid && t->fd_filter)
+		st_fdset_drop(t, th->tgid);
 	if (th)
 		task_gone(t, th);
 }
@@ -410,6 +494,8 @@ void st_tracer_free(struct st_tracer *t)
 	}
 	if (t->exec_errpipe >= 0)
 		close(t->exec_errpipe);
+	while (t->fdsets)
+		st_fdset_drop(t, t->fdsets->tgid);
 	free(t->traced_nr);
 	free(t);
 }

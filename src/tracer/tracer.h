@@ -23,6 +23,9 @@ struct st_stop {
 	bool is_error;
 	struct timespec ts;	/* CLOCK_REALTIME at the stop */
 	void **task;		/* the hooks' per-thread data slot */
+	/* The handlers found a socket at fd: make sure reads and writes on
+	 * it stop (the launch filter lets other fds' reads run free). */
+	void (*watch_fd)(struct st_stop *stop, int fd);
 };
 
 enum st_entry_verdict {
@@ -35,6 +38,10 @@ struct st_tracer_hooks {
 	/* Syscall numbers that must stop (the seccomp filter's list). */
 	const long *nrs;
 	size_t nnrs;
+	/* Of those, the ones whose args[0] is an fd that only matters when
+	 * it is a socket (read, write ...): filtered by fd at launch. */
+	const long *fd_nrs;
+	size_t nfd_nrs;
 	enum st_entry_verdict (*on_entry)(void *arg, struct st_stop *stop);
 	void (*on_exit)(void *arg, struct st_stop *stop);
 	/* A new traced thread or process.  shares_files: same fd table. */
@@ -53,6 +60,7 @@ struct st_tracer_hooks {
 
 struct st_tracer_opts {
 	bool seccomp;		/* launch with a seccomp filter */
+	bool fd_filter;		/* and filter reads/writes by fd */
 	char *const *argv;	/* launch: the command */
 	const pid_t *pids;	/* attach: the processes */
 	size_t npids;
@@ -86,7 +94,8 @@ int st_tracer_find_command(const char *cmd, char *path, size_t size,
 /* Statistics for the performance breakdown. */
 struct st_tracer_stats {
 	uint64_t stops_seccomp, stops_entry, stops_exit, stops_signal,
-		 stops_event, entries_skipped;
+		 stops_event, entries_skipped, filters_injected,
+		 filter_failures;
 };
 void st_tracer_get_stats(const struct st_tracer *t,
 			 struct st_tracer_stats *stats);

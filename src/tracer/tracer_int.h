@@ -16,6 +16,9 @@ struct st_thread {
 	bool announced;		/* the hooks know it (task created) */
 	bool foreign_warned;
 	struct st_stop pending;	/* the entry being waited on */
+	int watch[8];		/* fds to add to the filter at this exit */
+	unsigned nwatch;
+	bool watch_overflow;
 	void *task;		/* the hooks' per-thread data */
 	struct st_thread *next;
 };
@@ -36,6 +39,8 @@ struct st_tracer {
 	unsigned char *traced_nr;	/* bitmap over syscall numbers */
 	long max_nr;
 	struct st_tracer_stats stats;
+	bool fd_filter;		/* reads/writes filtered by fd (launch) */
+	struct st_fdset *fdsets;
 };
 
 extern volatile sig_atomic_t st_tracer_stop_signal;
@@ -45,9 +50,46 @@ struct st_thread *st_thread_find(struct st_tracer *t, pid_t tid);
 struct st_thread *st_thread_add(struct st_tracer *t, pid_t tid, pid_t tgid);
 unsigned st_ptrace_options(const struct st_tracer *t);
 
-/* Installs the launch filter in the calling process: the listed
- * syscalls (and any foreign-ABI call) stop the tracer. */
-int st_seccomp_install(const long *nrs, size_t n);
+/* What a seccomp filter traces. */
+struct st_filter_spec {
+	const long *nrs;	/* always traced */
+	size_t nnrs;
+	const long *fd_nrs;	/* traced when args[0] is in fds */
+	size_t nfd_nrs;
+	const int *fds;		/* sorted, unique */
+	size_t nfds;
+	bool trace_all_fds;	/* fd_nrs traced whatever the fd */
+};
+
+struct sock_filter;
+/* base: the launch filter (foreign ABIs traced); else a stacked one. */
+int st_seccomp_build(const struct st_filter_spec *spec, bool base,
+		     struct sock_filter **out, size_t *outlen);
+/* Installs the launch filter in the calling process. */
+int st_seccomp_install(const struct st_filter_spec *spec);
+
+/* The fd numbers a process's filters trace reads and writes for. */
+struct st_fdset {
+	pid_t tgid;
+	int *fds;		/* sorted, unique */
+	size_t n, cap;
+	unsigned filters;	/* stacked so far */
+	bool all;		/* gave up precision: every fd traced */
+	uint64_t scratch;	/* a page in the tracee for filter programs */
+	struct st_fdset *next;
+};
+
+struct st_fdset *st_fdset_get(struct st_tracer *t, pid_t tgid, bool create);
+struct st_fdset *st_fdset_copy(struct st_tracer *t, pid_t tgid,
+			       const struct st_fdset *from);
+void st_fdset_drop(struct st_tracer *t, pid_t tgid);
+bool st_fdset_has(const struct st_fdset *s, int fd);
+int st_fdset_add(struct st_fdset *s, int fd);
+/* Makes the stopped thread's process trace reads and writes on the fds
+ * of set (one stacked filter).  Returns 0, or -errno; *gone is set when
+ * the thread died meanwhile (its wait status in *gone_status). */
+int st_fdfilter_inject(struct st_tracer *t, struct st_thread *th,
+		       struct st_fdset *set, bool *gone, int *gone_status);
 
 int st_tracer_launch(struct st_tracer *t, char *const *argv, char *err,
 		     size_t errlen);

@@ -551,3 +551,54 @@ Test(trace, finger_client_classic, .timeout = 60)
 	free(t);
 	unlink(tf);
 }
+
+/* The launch filter stops reads and writes only on socket fds: a file
+ * workload makes few stops, and sockets that move to new fd numbers (dup2,
+ * SCM_RIGHTS) are still seen. */
+Test(trace, fd_filter_skips_files_not_sockets, .timeout = 60)
+{
+	char *srv[] = { (char *)st_sample("st_echo_server"), "-n", "2", NULL };
+	int port;
+	pid_t sp = st_server_start(srv, &port);
+	const char *tf = st_tmpfile(".txt");
+	char script[2048];
+	char *argv[] = { SOCKTAP, "--stats", "-s", "64", "-o", (char *)tf, "--",
+			 "/usr/bin/python3", "-c", script, NULL };
+	struct st_run r;
+	char *t, *st;
+	unsigned long long stops = 0;
+
+	cr_assert_gt(sp, 0);
+	snprintf(script, sizeof(script),
+		"import os, socket\n"
+		"f = os.open('/dev/zero', os.O_RDONLY)\n"
+		"for i in range(20000): os.read(f, 16)\n"
+		"c = socket.create_connection(('127.0.0.1', %d))\n"
+		"os.dup2(c.fileno(), 57)\n"
+		"os.write(57, b'via dup2\\n'); print(os.read(57, 100))\n"
+		"c.close(); os.close(57)\n"
+		"a, b = socket.socketpair()\n"
+		"d = socket.create_connection(('127.0.0.1', %d))\n"
+		"socket.send_fds(a, [b'x'], [d.fileno()]); d.close()\n"
+		"_, fds, _, _ = socket.recv_fds(b, 10, 1)\n"
+		"os.write(fds[0], b'via passed fd\\n'); print(os.read(fds[0], 100))\n"
+		"for i in range(20000): os.read(f, 16)\n", port, port);
+	t = trace_of(argv, &r, tf);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "via passed fd"), "%s", r.out);
+	cr_assert_geq(st_lines_with(t, "write(57<TCP:", "\"via dup2\\n\"", NULL),
+		      1, "%s", t);
+	cr_assert_geq(st_lines_with(t, "read(57<TCP:", "\"via dup2\\n\"", NULL),
+		      1, "%s", t);
+	cr_assert_geq(st_lines_with(t, "write(", "<TCP:", "\"via passed fd\\n\"",
+				    NULL), 1, "%s", t);
+	st = strstr(r.err, "stops_seccomp=");
+	cr_assert_not_null(st, "%s", r.err);
+	sscanf(st, "stops_seccomp=%llu", &stops);
+	cr_assert_lt(stops, 2000, "40000 file reads must not stop: %llu",
+		     stops);
+	cr_assert_eq(st_server_wait(sp, 5000), 0);
+	st_run_free(&r);
+	free(t);
+	unlink(tf);
+}
