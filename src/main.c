@@ -12,6 +12,7 @@
 #include "handlers/handlers.h"
 #include "options.h"
 #include "out/filter.h"
+#include "out/out_decode.h"
 #include "out/out_status.h"
 #include "out/out_text.h"
 #include "tracer/tracer.h"
@@ -130,6 +131,7 @@ int main(int argc, char **argv)
 	struct st_text_out text;
 	struct st_model *model = NULL;
 	struct st_filter *filter = NULL;
+	struct st_decsel *decsel = NULL;
 	struct call_filter cf;
 	struct st_tracer_stats tstats;
 	struct timespec now;
@@ -156,6 +158,11 @@ int main(int argc, char **argv)
 	if (opt.filter &&
 	    st_filter_new(opt.filter, &filter, err, sizeof(err)) < 0) {
 		fprintf(stderr, "socktap: %s\n", err);
+		return 2;
+	}
+	if (st_decsel_new(opt.decode, err, sizeof(err), &decsel) < 0) {
+		fprintf(stderr, "socktap: --decode: %s\n", err);
+		st_filter_free(filter);
 		return 2;
 	}
 	if (opt.output) {
@@ -190,6 +197,13 @@ int main(int argc, char **argv)
 
 		if (st_status_sink_new(out, &live) == 0)
 			st_model_add_sink(model, &live);
+	}
+	if (st_decsel_enabled(decsel)) {
+		struct st_sink dec;
+
+		if (st_decode_sink_new(decsel, opt.quiet ? NULL : out, NULL,
+				       opt.decode_live, &dec) == 0)
+			st_model_add_sink(model, &dec);
 	}
 	h.warn = st_text_warning;
 	h.warn_arg = &text;
@@ -233,5 +247,6 @@ int main(int argc, char **argv)
 	st_handlers_cleanup(&h);
 	st_model_free(model);
 	st_filter_free(filter);
+	st_decsel_free(decsel);
 	return status;
 }

@@ -8,7 +8,8 @@
 
 #include "options.h"
 
-enum { OPT_NO_SECCOMP = 256, OPT_NO_FD_FILTER, OPT_NO_SUMMARY, OPT_STATS };
+enum { OPT_NO_SECCOMP = 256, OPT_NO_FD_FILTER, OPT_NO_SUMMARY, OPT_STATS,
+       OPT_DECODE, OPT_DECODE_LIVE };
 
 static const struct option long_opts[] = {
 	{ "attach", required_argument, NULL, 'p' },
@@ -22,6 +23,8 @@ static const struct option long_opts[] = {
 	{ "no-summary", no_argument, NULL, OPT_NO_SUMMARY },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "filter", required_argument, NULL, 'F' },
+	{ "decode", required_argument, NULL, OPT_DECODE },
+	{ "decode-live", no_argument, NULL, OPT_DECODE_LIVE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -51,6 +54,11 @@ void st_options_usage(FILE *f)
 "                        copied, CPU time of socktap and of the tracees\n"
 "  -F, --filter EXPR     record only the conversations a pcap-filter(7)\n"
 "                        expression selects, e.g. 'tcp port 79'\n"
+"      --decode=SPEC     protocol decoders: auto (default), none, or\n"
+"                        PROTO[:PORT],... e.g. http:8000,dns; known:\n"
+"                        finger, http, dns, redis, tls, raw\n"
+"      --decode-live     print decoded records as they complete, not at\n"
+"                        the end of each conversation\n"
 "      --no-seccomp      launch without the seccomp filter (every traced\n"
 "                        call stops, slower; for old kernels)\n"
 "      --no-fd-filter    let the filter stop every read and write, not only\n"
@@ -144,6 +152,12 @@ int st_options_parse(int argc, char **argv, struct st_options *o, char *err,
 			break;
 		case 'F':
 			o->filter = optarg;
+			break;
+		case OPT_DECODE:
+			o->decode = optarg;
+			break;
+		case OPT_DECODE_LIVE:
+			o->decode_live = true;
 			break;
 		case 'h':
 			o->help = true;

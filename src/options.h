@@ -20,6 +20,8 @@ struct st_options {
 	bool no_summary;		/* --no-summary */
 	bool stats;			/* --stats: costs at exit */
 	const char *filter;		/* -F: pcap-filter expression */
+	const char *decode;		/* --decode spec */
+	bool decode_live;		/* --decode-live */
 	bool seccomp;			/* off with --no-seccomp */
 	bool fd_filter;			/* off with --no-fd-filter */
 	bool help, version;

@@ -3,5 +3,6 @@ list(APPEND ST_SOURCES
   ${PROJECT_SOURCE_DIR}/src/out/out_text.c
   ${PROJECT_SOURCE_DIR}/src/out/out_summary.c
   ${PROJECT_SOURCE_DIR}/src/out/out_status.c
-  ${PROJECT_SOURCE_DIR}/src/out/filter.c)
+  ${PROJECT_SOURCE_DIR}/src/out/filter.c
+  ${PROJECT_SOURCE_DIR}/src/out/out_decode.c)
 list(APPEND ST_SOURCES ${PROJECT_SOURCE_DIR}/src/options.c)

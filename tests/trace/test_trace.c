@@ -547,6 +547,12 @@ Test(trace, finger_client_classic, .timeout = 60)
 	cr_assert_geq(st_lines_with(t, "read(", want,
 				    "\"Login: root\\r\\nNo Plan.\\r\\n\"", NULL),
 		      1, "%s", t);
+	/* decoded at the end of the conversation, and named in the summary */
+	cr_assert_eq(st_lines_with(t, "decoded as finger", NULL), 1, "%s", t);
+	cr_assert_eq(st_lines_with(t, "  > finger query: root", NULL), 1, "%s", t);
+	cr_assert_geq(st_lines_with(t, "  < finger response:", NULL), 1, "%s", t);
+	cr_assert_eq(st_lines_with(t, " TCP ", "-> 127.0.0.1:79 ", "finger",
+				   "FIN", NULL), 1, "summary row: %s", t);
 	st_run_free(&r);
 	free(t);
 	unlink(tf);
