@@ -44,7 +44,10 @@ void st_sys_socket_exit(struct st_hctx *c)
 	if (!s)
 		return;
 	st_socket_set_type(s, family, type, protocol);
-	s->local.family = AF_UNSPEC;
+	/* an unbound Unix socket is unnamed; an inet one not known yet */
+	memset(&s->local, 0, sizeof(s->local));
+	if (family == AF_UNIX)
+		s->local.family = AF_UNIX;
 	st_h_hold(c, (int)c->task->call.ret, s);
 	c->task->call.ret_sock = s;
 }

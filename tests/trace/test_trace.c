@@ -608,3 +608,48 @@ Test(trace, fd_filter_skips_files_not_sockets, .timeout = 60)
 	free(t);
 	unlink(tf);
 }
+
+/* Unix sockets: a socketpair, a named and an abstract listener. */
+Test(trace, unix_sockets, .timeout = 60)
+{
+	const char *tf = st_tmpfile(".txt");
+	const char *path = st_tmpfile(".sock");
+	char script[2048], want[256];
+	char *argv[] = { SOCKTAP, "-o", (char *)tf, "--", "/usr/bin/python3",
+			 "-c", script, NULL };
+	struct st_run r;
+	char *t;
+
+	snprintf(script, sizeof(script),
+		"import socket, os\n"
+		"a, b = socket.socketpair()\n"
+		"a.sendall(b'ping'); b.recv(10); b.sendall(b'pong'); a.recv(10)\n"
+		"srv = socket.socket(socket.AF_UNIX); srv.bind('%s'); srv.listen(1)\n"
+		"c = socket.socket(socket.AF_UNIX); c.connect('%s')\n"
+		"s, _ = srv.accept(); c.sendall(b'named hello'); s.recv(100)\n"
+		"os.unlink('%s')\n"
+		"x = socket.socket(socket.AF_UNIX); x.bind('\\0st-abs-%%d' %% os.getpid())\n"
+		"x.listen(1); y = socket.socket(socket.AF_UNIX)\n"
+		"y.connect('\\0st-abs-%%d' %% os.getpid()); z, _ = x.accept()\n"
+		"y.sendall(b'abstract'); z.recv(100)\n", path, path, path);
+	t = trace_of(argv, &r, tf);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_geq(st_lines_with(t, "sendto(", "<UNIX-STREAM:[", "->",
+				    "\"ping\"", NULL), 1, "%s", t);
+	snprintf(want, sizeof(want), "<UNIX-STREAM:(unnamed)->%s>", path);
+	cr_assert_geq(st_lines_with(t, want, "\"named hello\"", NULL), 1,
+		      "%s", t);
+	snprintf(want, sizeof(want), "<UNIX-STREAM:%s->(unnamed)>", path);
+	cr_assert_geq(st_lines_with(t, "recvfrom(", want, "\"named hello\"",
+				    NULL), 1, "the accepting side: %s", t);
+	cr_assert_geq(st_lines_with(t, "<UNIX-STREAM:(unnamed)->@st-abs-",
+				    "\"abstract\"", NULL), 1, "%s", t);
+	/* both ends traced: one conversation each, bytes counted once */
+	cr_assert_eq(st_lines_with(t, " UNIX-STREAM ", "FIN", NULL), 3,
+		     "three conversations in the summary: %s", t);
+	cr_assert_eq(st_lines_with(t, " UNIX-STREAM ", " 4            4 ",
+				   NULL), 1, "socketpair counted once: %s", t);
+	st_run_free(&r);
+	free(t);
+	unlink(tf);
+}
