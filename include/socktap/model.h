@@ -259,6 +259,10 @@ int st_model_gap(struct st_model *m, struct st_socket *s, bool send,
 		 size_t len, const char *why, const struct st_endpoint *peer,
 		 const struct st_origin_info *who);
 
+/* Tracing stops without the processes ending (detach): from now on
+ * releasing a socket ends nothing; open conversations stay open. */
+void st_model_set_detaching(struct st_model *m);
+
 /* End of trace: FIN-less ends for the open conversations, then finish. */
 int st_model_finish(struct st_model *m, const struct timespec *now);
 

@@ -202,13 +202,16 @@ static void on_exec(void *arg, void **task, pid_t tid, pid_t former)
 	st_fdtable_exec_sweep(t->fdt, fd_still_open, &sa);
 }
 
-static void on_task_exit(void *arg, void **task, pid_t tid)
+static void on_task_exit(void *arg, void **task, pid_t tid, bool exited)
 {
 	struct st_handlers *h = arg;
 	struct st_task *t = *task;
 
 	if (!t)
 		return;
+	/* a detached process keeps its sockets: no FIN for them */
+	if (!exited)
+		st_model_set_detaching(h->model);
 	set_ctx(h, t, "exit", NULL);
 	release_call(h, t);
 	st_fdtable_unref(t->fdt);

@@ -24,6 +24,7 @@ struct st_model {
 	unsigned nsinks;
 	st_select_fn select;
 	void *select_arg;
+	bool detaching;
 	struct st_origin_info ctx;
 };
 
@@ -366,7 +367,7 @@ static void sock_leave_conv(struct st_model *m, struct st_socket *s,
 	s->conv = NULL;
 	c->sock[side] = NULL;
 	c->traced_sides &= ~(1u << side);
-	if (c->ended)
+	if (c->ended || m->detaching)
 		return;
 	if (st_proto_is_stream(c->proto)) {
 		/* closing the last fd sends FIN (unless already shut) */
@@ -389,7 +390,7 @@ static void sock_end_dgram_convs(struct st_model *m, struct st_socket *s,
 		c->snext = NULL;
 		c->sock[side] = NULL;
 		c->traced_sides &= ~(1u << side);
-		if (!c->traced_sides)
+		if (!c->traced_sides && !m->detaching)
 			conv_end(m, c, who);
 	}
 	s->dgram_convs = NULL;
@@ -664,6 +665,11 @@ int st_model_gap(struct st_model *m, struct st_socket *s, bool send,
 		 const struct st_origin_info *who)
 {
 	return record(m, s, send, ST_EV_GAP, NULL, len, 0, 0, why, peer, who);
+}
+
+void st_model_set_detaching(struct st_model *m)
+{
+	m->detaching = true;
 }
 
 int st_model_finish(struct st_model *m, const struct timespec *now)

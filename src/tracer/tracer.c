@@ -69,10 +69,12 @@ static void thread_del(struct st_tracer *t, struct st_thread *th)
 	free(th);
 }
 
-static void task_gone(struct st_tracer *t, struct st_thread *th)
+/* exited: the thread is dead; else we only stopped tracing it */
+static void task_gone(struct st_tracer *t, struct st_thread *th, bool exited)
 {
 	if (th->announced && t->hooks.on_task_exit)
-		t->hooks.on_task_exit(t->hooks.arg, &th->task, th->tid);
+		t->hooks.on_task_exit(t->hooks.arg, &th->task, th->tid,
+				      exited);
 	thread_del(t, th);
 }
 
@@ -318,7 +320,7 @@ static void handle_exec(struct st_tracer *t, struct st_thread *th)
 			thread_del(t, old);
 			if (th->announced && t->hooks.on_task_exit)
 				t->hooks.on_task_exit(t->hooks.arg, &th->task,
-						      th->tid);
+						      th->tid, true);
 			th->task = task;
 			th->announced = true;
 		}
@@ -345,7 +347,7 @@ static bool is_stop_signal(int sig)
 static void detach(struct st_tracer *t, struct st_thread *th, int sig)
 {
 	ptrace(PTRACE_DETACH, th->tid, 0, (long)sig);
-	task_gone(t, th);
+	task_gone(t, th, false);
 }
 
 static void handle_stop(struct st_tracer *t, struct st_thread *th, int status,
@@ -432,7 +434,7 @@ static void handle_gone(struct st_tracer *t, pid_t pid, int status)
 	if (th && th->tid == th->tgid && t->fd_filter)
 		st_fdset_drop(t, th->tgid);
 	if (th)
-		task_gone(t, th);
+		task_gone(t, th, true);
 }
 
 int st_tracer_run(struct st_tracer *t, int *status)
@@ -490,7 +492,7 @@ void st_tracer_free(struct st_tracer *t)
 		return;
 	for (unsigned b = 0; b < ST_THREAD_BUCKETS; b++) {
 		while (t->threads[b])
-			task_gone(t, t->threads[b]);
+			task_gone(t, t->threads[b], false);
 	}
 	if (t->exec_errpipe >= 0)
 		close(t->exec_errpipe);

@@ -50,7 +50,9 @@ struct st_tracer_hooks {
 			    bool shares_files);
 	/* execve succeeded in tid (former_tid: the thread that called it). */
 	void (*on_exec)(void *arg, void **task, pid_t tid, pid_t former_tid);
-	void (*on_task_exit)(void *arg, void **task, pid_t tid);
+	/* exited: the thread died; false: tracing it stopped (detach),
+	 * its descriptors stay open */
+	void (*on_task_exit)(void *arg, void **task, pid_t tid, bool exited);
 	/* A task seen for the first time at attach. */
 	void (*on_attach_task)(void *arg, void **task, pid_t tid, pid_t tgid,
 			       void **sibling_task);

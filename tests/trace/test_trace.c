@@ -653,3 +653,24 @@ Test(trace, unix_sockets, .timeout = 60)
 	free(t);
 	unlink(tf);
 }
+
+/* io_uring I/O cannot be seen through ptrace: the user is told. */
+Test(trace, io_uring_warning, .timeout = 60)
+{
+	char *argv[] = { SOCKTAP, "-q", "--", "/usr/bin/python3", "-c",
+		"import ctypes, os\n"
+		"p = ctypes.create_string_buffer(120)\n"
+		"fd = ctypes.CDLL(None, use_errno=True).syscall(425, 4, p)\n"
+		"print('ok' if fd >= 0 else 'err %d' % ctypes.get_errno())\n",
+		NULL };
+	struct st_run r;
+
+	cr_assert_eq(st_run(argv, &r), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	if (strncmp(r.out, "ok", 2))
+		cr_skip_test("io_uring_setup is refused by this kernel: %s",
+			     r.out);
+	cr_assert(strstr(r.err, "socktap: warning: ") &&
+		  strstr(r.err, "io_uring"), "%s", r.err);
+	st_run_free(&r);
+}

@@ -336,3 +336,20 @@ Test(conv, filter_selects_conversations)
 	st_socket_unref(m, a, &who);
 	st_socket_unref(m, b, &who);
 }
+
+Test(conv, detach_leaves_conversations_open)
+{
+	struct st_fdtable *t = st_fdtable_new();
+	struct st_socket *s = tcp_sock(91, ep4("127.0.0.1", 3000), ep4("127.0.0.1", 4000));
+	struct timespec now = { 9, 0 };
+
+	st_fdtable_set_model(t, m);
+	st_fdtable_set_socket(t, 3, s);
+	st_model_connected(m, s, ST_ORIGIN_CONNECT, &who);
+	st_model_set_detaching(m);
+	st_fdtable_unref(t);
+	cr_assert_eq(count(ST_EV_FIN), 0, "a detach closes nothing");
+	st_model_finish(m, &now);
+	cr_assert_eq(count(ST_EV_END), 1);
+	cr_assert_eq(st_model_convs(m)->end, ST_END_OPEN);
+}
