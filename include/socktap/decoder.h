@@ -272,8 +272,11 @@ void st_dec_field(struct st_dec_out *o, const char *key, const char *fmt,
  * input bytes (0: as much as fits). */
 void st_dec_field_bytes(struct st_dec_out *o, const char *key,
 			const uint8_t *p, size_t n, size_t max);
+/* Key and value both from bytes (escaped); trunc: the value was already
+ * cut by the caller (it ends with "..."). */
 void st_dec_field_raw_key(struct st_dec_out *o, const uint8_t *key,
-			  size_t keylen, const uint8_t *val, size_t vallen);
+			  size_t keylen, const uint8_t *val, size_t vallen,
+			  bool trunc);
 void st_dec_emit(struct st_dec_out *o);
 /* begin + summary + emit of a "note". */
 __attribute__((format(printf, 3, 4)))

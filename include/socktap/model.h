@@ -164,6 +164,12 @@ struct st_sink {
 	void (*destroy)(void *priv);
 };
 
+/* Fills local with the address packets from s to peer really leave from
+ * (s is bound to a wildcard address); 0 or -errno. */
+typedef int (*st_route_fn)(void *arg, pid_t pid, const struct st_socket *s,
+			   const struct st_endpoint *peer,
+			   struct st_endpoint *local);
+
 /* Decides whether a conversation is recorded; NULL selects all. */
 typedef bool (*st_select_fn)(void *arg, const struct st_conv *conv);
 
@@ -221,6 +227,9 @@ void st_model_free(struct st_model *m);
 /* Outputs: up to 8 sinks; the slot index is the conv->out[] index. */
 int st_model_add_sink(struct st_model *m, const struct st_sink *sink);
 void st_model_set_select(struct st_model *m, st_select_fn fn, void *arg);
+/* Datagram conversations of wildcard-bound sockets ask fn for side A's
+ * real address. */
+void st_model_set_route(struct st_model *m, st_route_fn fn, void *arg);
 /* First error an output reported (negative errno), or 0. */
 int st_model_sink_error(const struct st_model *m, const char **sink_name);
 

@@ -230,6 +230,12 @@ static void on_warning(void *arg, pid_t tid, const char *text)
 		h->warn(h->warn_arg, line);
 }
 
+static int route_src(void *arg, pid_t pid, const struct st_socket *s,
+		     const struct st_endpoint *peer, struct st_endpoint *local)
+{
+	return st_resolve_route_src(pid, peer, local);
+}
+
 void st_handlers_hooks(struct st_handlers *h, struct st_tracer_hooks *hooks)
 {
 	memset(hooks, 0, sizeof(*hooks));
@@ -248,6 +254,7 @@ void st_handlers_hooks(struct st_handlers *h, struct st_tracer_hooks *hooks)
 int st_handlers_init(struct st_handlers *h, struct st_model *m)
 {
 	h->model = m;
+	st_model_set_route(m, route_src, h);
 	h->bufsize = ST_PIECE;
 	h->buf = malloc(h->bufsize);
 	if (!h->opts.string_limit)

@@ -25,6 +25,8 @@ struct st_model {
 	st_select_fn select;
 	void *select_arg;
 	bool detaching;
+	st_route_fn route;
+	void *route_arg;
 	struct st_origin_info ctx;
 };
 
@@ -119,6 +121,21 @@ void st_model_set_select(struct st_model *m, st_select_fn fn, void *arg)
 {
 	m->select = fn;
 	m->select_arg = arg;
+}
+
+void st_model_set_route(struct st_model *m, st_route_fn fn, void *arg)
+{
+	m->route = fn;
+	m->route_arg = arg;
+}
+
+static bool wildcard(const struct st_endpoint *ep)
+{
+	if (ep->family == AF_INET)
+		return ep->v4.s_addr == 0;
+	if (ep->family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&ep->v6);
+	return false;
 }
 
 int st_model_sink_error(const struct st_model *m, const char **sink_name)
@@ -295,6 +312,7 @@ static struct st_conv *conv_find(struct st_model *m, enum st_proto proto,
 
 static struct st_conv *conv_new(struct st_model *m, struct st_socket *s,
 				enum st_origin origin,
+				const struct st_endpoint *local,
 				const struct st_endpoint *peer,
 				const struct st_origin_info *who)
 {
@@ -306,7 +324,7 @@ static struct st_conv *conv_new(struct st_model *m, struct st_socket *s,
 	c->id = ++m->nconvs;
 	c->proto = s->proto;
 	c->origin = origin;
-	c->a = s->local;
+	c->a = local ? *local : s->local;
 	c->b = *peer;
 	c->traced_sides = 1;
 	c->sock[0] = s;
@@ -523,7 +541,7 @@ void st_model_connected(struct st_model *m, struct st_socket *s,
 		conv_touch(c, who_or_ctx(m, who));
 		return;
 	}
-	s->conv = conv_new(m, s, origin, &s->peer, who);
+	s->conv = conv_new(m, s, origin, NULL, &s->peer, who);
 	s->conv_side = 0;
 }
 
@@ -564,6 +582,7 @@ static struct st_conv *dgram_conv(struct st_model *m, struct st_socket *s,
 				  const struct st_origin_info *who,
 				  unsigned *side)
 {
+	struct st_endpoint local;
 	struct st_conv *c;
 
 	for (c = s->dgram_convs; c; c = c->snext) {
@@ -574,8 +593,19 @@ static struct st_conv *dgram_conv(struct st_model *m, struct st_socket *s,
 			return c;
 		}
 	}
+	/* a wildcard-bound socket: its packets carry the routed address */
+	local = s->local;
+	if (wildcard(&local) && m->route) {
+		struct st_endpoint src;
+
+		if (m->route(m->route_arg, who_or_ctx(m, who)->pid, s, peer,
+			     &src) == 0 && src.family == local.family) {
+			src.port = local.port;
+			local = src;
+		}
+	}
 	/* the peer socket is traced too and already has this pair */
-	c = conv_find(m, s->proto, peer, &s->local);
+	c = conv_find(m, s->proto, peer, &local);
 	if (c && !(c->traced_sides & 2) && c->origin == ST_ORIGIN_DGRAM) {
 		c->traced_sides |= 2;
 		c->sock[1] = s;
@@ -585,7 +615,7 @@ static struct st_conv *dgram_conv(struct st_model *m, struct st_socket *s,
 		*side = 1;
 		return c;
 	}
-	c = conv_new(m, s, ST_ORIGIN_DGRAM, peer, who);
+	c = conv_new(m, s, ST_ORIGIN_DGRAM, &local, peer, who);
 	if (!c)
 		return NULL;
 	c->snext = s->dgram_convs;

@@ -120,4 +120,9 @@ void st_resolve_use_pidfd(bool on);
 void st_resolve_forget_pid(pid_t pid);	/* a process exited */
 void st_resolve_cleanup(void);
 
+/* The local address the kernel would send from to reach peer, asked in
+ * pid's network namespace (the port of src is 0).  0 or -errno. */
+int st_resolve_route_src(pid_t pid, const struct st_endpoint *peer,
+			 struct st_endpoint *src);
+
 #endif

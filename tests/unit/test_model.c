@@ -353,3 +353,34 @@ Test(conv, detach_leaves_conversations_open)
 	cr_assert_eq(count(ST_EV_END), 1);
 	cr_assert_eq(st_model_convs(m)->end, ST_END_OPEN);
 }
+
+static int fake_route(void *arg, pid_t pid, const struct st_socket *s,
+		      const struct st_endpoint *peer, struct st_endpoint *local)
+{
+	*local = ep4("127.0.0.1", 0);
+	return 0;
+}
+
+Test(conv, wildcard_udp_gets_routed_source_and_dedups)
+{
+	struct st_socket *cl = st_model_socket(m, 101), *sv = st_model_socket(m, 102);
+	struct st_endpoint svaddr = ep4("127.0.0.1", 53), claddr = ep4("127.0.0.1", 40000);
+
+	st_model_set_route(m, fake_route, NULL);
+	st_socket_set_type(cl, AF_INET, SOCK_DGRAM, 0);
+	st_socket_set_type(sv, AF_INET, SOCK_DGRAM, 0);
+	cl->local = ep4("0.0.0.0", 40000);
+	sv->local = svaddr;
+	st_socket_ref(cl);
+	st_socket_ref(sv);
+	st_model_data(m, cl, true, (const uint8_t *)"q", 1, ST_EVF_DGRAM, 0, &svaddr, &who);
+	cr_assert_eq(st_model_convs(m)->a.v4.s_addr, claddr.v4.s_addr,
+		     "side A carries the routed address");
+	st_model_data(m, sv, false, (const uint8_t *)"q", 1, ST_EVF_DGRAM, 0, &claddr, &who);
+	st_model_data(m, sv, true, (const uint8_t *)"r", 1, ST_EVF_DGRAM, 0, &claddr, &who);
+	st_model_data(m, cl, false, (const uint8_t *)"r", 1, ST_EVF_DGRAM, 0, &svaddr, &who);
+	cr_assert_eq(st_model_conv_count(m), 1, "both ends: one conversation");
+	cr_assert_eq(count(ST_EV_DATA), 2, "each datagram once");
+	st_socket_unref(m, cl, &who);
+	st_socket_unref(m, sv, &who);
+}
