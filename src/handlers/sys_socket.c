@@ -213,7 +213,8 @@ void st_sys_accept_exit(struct st_hctx *c)
 		return;
 	if (!s->family && ls)
 		st_socket_set_type(s, ls->family, ls->type, ls->protocol);
-	if (st_endpoint_known(&s->peer))
+	/* the kernel wrote the peer's address only where it was asked to */
+	if (c->stop->args[1] && st_endpoint_known(&s->peer))
 		st_h_arg_addr(c, 1, &s->peer);
 	else
 		st_h_arg_hex(c, 1, c->stop->args[1]);

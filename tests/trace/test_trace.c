@@ -674,3 +674,186 @@ Test(trace, io_uring_warning, .timeout = 60)
 		  strstr(r.err, "io_uring"), "%s", r.err);
 	st_run_free(&r);
 }
+
+/* A forking server and eight client threads, each connection its own. */
+Test(trace, threads_and_forking_server, .timeout = 60)
+{
+	const char *tf = st_tmpfile(".txt");
+	char script[1024];
+	char *argv[] = { SOCKTAP, "-q", "-o", (char *)tf, "--", "/bin/sh",
+			 "-c", script, NULL };
+	struct st_run r;
+	char *t;
+
+	snprintf(script, sizeof(script),
+		 "%s -f -n 8 > %s.port & "
+		 "while ! test -s %s.port; do sleep 0.05; done; "
+		 "%s 8 127.0.0.1 $(cut -d' ' -f2 %s.port); st=$?; wait; "
+		 "rm -f %s.port; exit $st", st_sample("st_echo_server"), tf, tf,
+		 st_sample("st_threads"), tf, tf);
+	t = trace_of(argv, &r, tf);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "OK 8"), "%s", r.out);
+	/* one conversation per thread, each seen from both ends once */
+	cr_assert(strstr(t, "socktap: 8 conversations"), "%s", t);
+	cr_assert_eq(st_lines_with(t, " TCP ", "st_threads", "FIN", NULL), 8,
+		     "%s", t);
+	for (int i = 0; i < 8; i++)
+		cr_assert_geq(st_lines_with(t, " TCP ", "+", NULL), 8,
+			      "both processes on every row: %s", t);
+	st_run_free(&r);
+	free(t);
+	unlink(tf);
+}
+
+/* sh -c 'exec client': the exec keeps the pid, and the trace follows. */
+Test(trace, shell_exec_client, .timeout = 60)
+{
+	int port;
+	char *srv[] = { (char *)st_sample("st_echo_server"), "-n", "1", NULL };
+	pid_t sp = st_server_start(srv, &port);
+	const char *tf = st_tmpfile(".txt");
+	char script[512], want[64];
+	char *argv[] = { SOCKTAP, "-o", (char *)tf, "--", "/bin/sh", "-c",
+			 script, NULL };
+	struct st_run r;
+	char *t;
+
+	cr_assert_gt(sp, 0);
+	snprintf(script, sizeof(script), "exec %s tcp 127.0.0.1 %d -m exec",
+		 st_sample("st_client"), port);
+	t = trace_of(argv, &r, tf);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	snprintf(want, sizeof(want), "->127.0.0.1:%d>", port);
+	cr_assert_geq(st_lines_with(t, "write(", want, "\"exec\"", NULL), 1,
+		      "%s", t);
+	cr_assert_eq(st_lines_with(t, " TCP ", "/st_client ", NULL), 1,
+		     "comm after exec: %s", t);
+	cr_assert_eq(st_server_wait(sp, 5000), 0);
+	st_run_free(&r);
+	free(t);
+	unlink(tf);
+}
+
+/* dup, dup2 onto 10, F_DUPFD_CLOEXEC, a file over a former socket
+ * number, close_range: the socket is followed, the file is not. */
+Test(trace, dup_family_and_reused_numbers, .timeout = 60)
+{
+	int port;
+	char *srv[] = { (char *)st_sample("st_echo_server"), "-n", "1", NULL };
+	pid_t sp = st_server_start(srv, &port);
+	const char *tf = st_tmpfile(".txt");
+	char *argv[] = { SOCKTAP, "-o", (char *)tf, "--",
+			 (char *)st_sample("st_fdplay"), "127.0.0.1",
+			 (char *)port_s(port), NULL };
+	struct st_run r;
+	char *t;
+
+	cr_assert_gt(sp, 0);
+	t = trace_of(argv, &r, tf);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "via dup2"), "%s", r.out);
+	cr_assert_geq(st_lines_with(t, "dup2(", "<TCP:", ", 10) = 10<TCP:",
+				    NULL), 1, "%s", t);
+	cr_assert_geq(st_lines_with(t, "write(10<TCP:", "\"via dup2\\n\"", NULL),
+		      1, "%s", t);
+	cr_assert_geq(st_lines_with(t, "F_DUPFD_CLOEXEC", "<TCP:", NULL), 1,
+		      "%s", t);
+	cr_assert_geq(st_lines_with(t, "read(2", "<TCP:", "\"via dup2\\n\"",
+				    NULL), 1, "read on the F_DUPFD copy: %s", t);
+	/* fd 10 became a file: its write is not a socket write */
+	cr_assert_eq(st_lines_with(t, "write(10,", NULL), 0, "%s", t);
+	cr_assert_eq(st_lines_with(t, "write(10<", NULL), 1, "%s", t);
+	cr_assert_eq(st_server_wait(sp, 5000), 0);
+	st_run_free(&r);
+	free(t);
+	unlink(tf);
+}
+
+/* CLOEXEC sockets vanish at exec; the others are still followed. */
+Test(trace, cloexec_at_exec, .timeout = 60)
+{
+	int port;
+	char *srv[] = { (char *)st_sample("st_echo_server"), "-n", "2", NULL };
+	pid_t sp = st_server_start(srv, &port);
+	const char *tf = st_tmpfile(".txt");
+	char *argv[] = { SOCKTAP, "-o", (char *)tf, "--",
+			 (char *)st_sample("st_execer"), "127.0.0.1",
+			 (char *)port_s(port), NULL };
+	struct st_run r;
+	char *t;
+
+	cr_assert_gt(sp, 0);
+	t = trace_of(argv, &r, tf);
+	cr_assert_eq(r.status, 0, "%s\n%s", r.out, r.err);
+	cr_assert(strstr(r.out, "after exec"), "%s", r.out);
+	cr_assert_geq(st_lines_with(t, "write(", "<TCP:", "\"after exec\\n\"",
+				    NULL), 1, "%s", t);
+	cr_assert_eq(st_lines_with(t, " TCP ", "FIN", NULL), 2,
+		     "both conversations end: %s", t);
+	cr_assert_eq(st_server_wait(sp, 5000), 0);
+	st_run_free(&r);
+	free(t);
+	unlink(tf);
+}
+
+/* A socket passed with SCM_RIGHTS is resolved where it arrives. */
+Test(trace, scm_rights, .timeout = 60)
+{
+	const char *tf = st_tmpfile(".txt");
+	char *argv[] = { SOCKTAP, "-o", (char *)tf, "--",
+			 (char *)st_sample("st_unix"), "rights", NULL };
+	struct st_run r;
+	char *t;
+
+	t = trace_of(argv, &r, tf);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "parent got: via passed fd"), "%s", r.out);
+	cr_assert_geq(st_lines_with(t, "<UNIX-STREAM:", "\"via passed fd\\n\"",
+				    NULL), 1, "%s", t);
+	st_run_free(&r);
+	free(t);
+	unlink(tf);
+}
+
+/* The client modes: writev, sendmsg, MSG_PEEK, sendmmsg, nonblocking. */
+Test(trace, client_modes, .timeout = 120)
+{
+	static const char *const modes[] = { "writev", "sendmsg", "peek",
+					     "nonblock", "mmsg" };
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		bool udp = !strcmp(modes[i], "mmsg");
+		char *srv[] = { (char *)st_sample("st_echo_server"),
+				udp ? "-u" : "-n", udp ? "-n" : "1",
+				udp ? "3" : NULL, NULL };
+		int port;
+		pid_t sp = st_server_start(srv, &port);
+		const char *tf = st_tmpfile(".txt");
+		char *argv[] = { SOCKTAP, "-q", "-o", (char *)tf, "--",
+				 (char *)st_sample("st_client"), (char *)modes[i],
+				 "127.0.0.1", (char *)port_s(port), "-b", "1m",
+				 NULL };
+		struct st_run r;
+		char *t;
+		long long a2b = -1, b2a = -1;
+		const char *row;
+
+		cr_assert_gt(sp, 0);
+		t = trace_of(argv, &r, tf);
+		cr_assert_eq(r.status, 0, "%s: %s", modes[i], r.err);
+		row = strstr(t, udp ? " UDP " : " TCP ");
+		cr_assert_not_null(row, "%s: %s", modes[i], t);
+		cr_assert_eq(sscanf(strstr(row, "/st_client") + 10,
+				    " %lld %lld", &a2b, &b2a), 2, "%s", row);
+		cr_assert_gt(a2b, 0, "%s", modes[i]);
+		/* an echo: what went out came back, counted once (no peek) */
+		cr_assert_eq(a2b, b2a, "%s: %s", modes[i], row);
+		if (!strcmp(modes[i], "nonblock"))
+			cr_assert_eq(a2b, 1 << 20);
+		cr_assert_eq(st_server_wait(sp, 10000), 0);
+		st_run_free(&r);
+		free(t);
+		unlink(tf);
+	}
+}
