@@ -15,34 +15,73 @@
 #include "out/out_decode.h"
 #include "out/out_status.h"
 #include "out/out_text.h"
+#include "out/outputs.h"
 #include "tracer/tracer.h"
+
+/* Everything main sets up, so one function can take it down. */
+struct app {
+	struct st_options opt;
+	struct st_model *model;
+	struct st_handlers h;
+	struct st_text_out text;
+	FILE *out;			/* the trace: stderr or -o */
+	struct st_filter *filter;
+	struct st_decsel *decsel;
+	struct st_outputs outs;
+	bool filtering;
+};
 
 static bool select_conv(void *arg, const struct st_conv *c)
 {
-	return st_filter_match(arg, c, NULL, NULL);
-}
+	struct st_endpoint a, b;
 
-/* With -F, a call line is shown only for a selected conversation. */
-struct call_filter {
-	struct st_text_out *text;
-	bool filtering;
-};
+	st_outputs_synth_endpoints(c, &a, &b);
+	return st_filter_match(arg, c, &a, &b);
+}
 
 static bool sock_selected(const struct st_socket *s)
 {
 	return s && s->conv && s->conv->selected;
 }
 
+/* With -F, a call line is shown only for a selected conversation. */
 static void on_call(void *priv, const struct st_call *call)
 {
-	struct call_filter *cf = priv;
-	bool show = !cf->filtering || sock_selected(call->ret_sock);
+	struct app *app = priv;
+	bool show = !app->filtering || sock_selected(call->ret_sock);
 
 	for (unsigned i = 0; !show && i < call->nargs; i++)
 		if (call->args[i].kind == ST_ARG_FD)
 			show = sock_selected(call->args[i].sock);
 	if (show)
-		st_text_on_call(cf->text, call);
+		st_text_on_call(&app->text, call);
+}
+
+/* An output failed (disk full, closed pipe): say so when it happens. */
+static void on_sink_error(void *arg, const char *name, int err)
+{
+	fprintf(stderr, "socktap: %s output failed: %s; it is no longer "
+		"written, tracing goes on\n", name, strerror(-err));
+}
+
+static void on_stop_signal(int sig)
+{
+	st_tracer_request_stop(sig);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: waitpid must return to notice the request */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* a closed output pipe is an error to report, not a death */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static double tv_s(const struct timeval *tv)
@@ -78,64 +117,92 @@ static void print_stats(const struct st_tracer_stats *ts,
 		self.ru_maxrss);
 }
 
-static void on_stop_signal(int sig)
+/* Sets up the model, its outputs and the handlers.  0, or an exit
+ * status with the reason already printed. */
+static int setup(struct app *app)
 {
-	st_tracer_request_stop(sig);
+	struct st_options *o = &app->opt;
+	char err[512] = "";
+
+	if (o->filter &&
+	    st_filter_new(o->filter, &app->filter, err, sizeof(err)) < 0) {
+		fprintf(stderr, "socktap: %s\n", err);
+		return 2;
+	}
+	if (st_decsel_new(o->decode, err, sizeof(err), &app->decsel) < 0) {
+		fprintf(stderr, "socktap: --decode: %s\n", err);
+		return 2;
+	}
+	app->out = stderr;
+	if (o->output) {
+		app->out = st_output_open(o->output, err, sizeof(err));
+		if (!app->out) {
+			fprintf(stderr, "socktap: %s\n", err);
+			return 1;
+		}
+		/* stderr is unbuffered; a file gets a large buffer */
+		setvbuf(app->out, NULL, _IOFBF, 1 << 16);
+	}
+	app->model = st_model_new();
+	if (!app->model || st_handlers_init(&app->h, app->model) < 0) {
+		fprintf(stderr, "socktap: out of memory\n");
+		return 1;
+	}
+	st_model_set_error_handler(app->model, on_sink_error, app);
+	if (app->filter) {
+		st_model_set_select(app->model, select_conv, app->filter);
+		app->filtering = true;
+	}
+	/* the capture outputs, in the order their files should be made */
+	if (st_outputs_open(&app->outs, o, app->out, app->model, err,
+			    sizeof(err)) < 0) {
+		fprintf(stderr, "socktap: %s\n", err);
+		return 1;
+	}
+	if (st_decsel_enabled(app->decsel)) {
+		struct st_sink dec;
+
+		if (st_decode_sink_new(app->decsel, o->quiet ? NULL : app->out,
+				       app->outs.json, o->decode_live,
+				       &dec) == 0)
+			st_model_add_sink(app->model, &dec);
+	}
+	if (o->quiet && isatty(fileno(app->out))) {
+		struct st_sink live;
+
+		if (st_status_sink_new(app->out, &live) == 0)
+			st_model_add_sink(app->model, &live);
+	}
+	st_text_init(&app->text, app->out, &o->text);
+	app->h.opts.string_limit = o->text.string_limit;
+	if (!o->quiet) {
+		app->h.calls.priv = app;
+		app->h.calls.on_call = on_call;
+	}
+	app->h.warn = st_text_warning;
+	app->h.warn_arg = &app->text;
+	return 0;
 }
 
-static void install_signals(void)
+static void teardown(struct app *app)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	/* no SA_RESTART: waitpid must return to notice the request */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	/* a closed output pipe is an error to report, not a death */
-	signal(SIGPIPE, SIG_IGN);
-}
-
-/* Creates an output file the way tcpdump and strace replace one: truncate
- * a regular file, never follow a symlink planted in its place. */
-static FILE *open_output(const char *path, char *err, size_t errlen)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-			    O_CLOEXEC | O_NOCTTY, 0600);
-	FILE *f;
-
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot write '%s': %s", path,
-			 errno == ELOOP ? "is a symbolic link" :
-			 strerror(errno));
-		return NULL;
-	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		snprintf(err, errlen, "cannot write '%s': %s", path,
-			 strerror(errno));
-		close(fd);
-	}
-	return f;
+	st_handlers_cleanup(&app->h);
+	st_model_free(app->model);	/* destroys the sinks */
+	st_outputs_close(&app->outs);
+	if (app->out && app->out != stderr)
+		fclose(app->out);
+	st_filter_free(app->filter);
+	st_decsel_free(app->decsel);
 }
 
 int main(int argc, char **argv)
 {
-	struct st_options opt;
-	struct st_handlers h;
+	static struct app app;
 	struct st_tracer_hooks hooks;
 	struct st_tracer_opts topts;
-	struct st_tracer *tracer = NULL;
-	struct st_text_out text;
-	struct st_model *model = NULL;
-	struct st_filter *filter = NULL;
-	struct st_decsel *decsel = NULL;
-	struct call_filter cf;
 	struct st_tracer_stats tstats;
+	struct st_tracer *tracer = NULL;
 	struct timespec now;
-	FILE *out = stderr;
 	char err[512] = "";
 	int status = 0, rc;
 
@@ -143,110 +210,65 @@ int main(int argc, char **argv)
 		fprintf(stderr, "socktap: refusing to run setuid or setgid\n");
 		return 1;
 	}
-	if (st_options_parse(argc, argv, &opt, err, sizeof(err)) < 0) {
+	if (st_options_parse(argc, argv, &app.opt, err, sizeof(err)) < 0) {
 		fprintf(stderr, "socktap: %s\n", err);
 		return 2;
 	}
-	if (opt.help) {
+	if (app.opt.help) {
 		st_options_usage(stdout);
 		return 0;
 	}
-	if (opt.version) {
+	if (app.opt.version) {
 		printf("socktap %s\n", ST_VERSION);
 		return 0;
 	}
-	if (opt.filter &&
-	    st_filter_new(opt.filter, &filter, err, sizeof(err)) < 0) {
-		fprintf(stderr, "socktap: %s\n", err);
-		return 2;
+	rc = setup(&app);
+	if (rc) {
+		teardown(&app);
+		return rc;
 	}
-	if (st_decsel_new(opt.decode, err, sizeof(err), &decsel) < 0) {
-		fprintf(stderr, "socktap: --decode: %s\n", err);
-		st_filter_free(filter);
-		return 2;
-	}
-	if (opt.output) {
-		out = open_output(opt.output, err, sizeof(err));
-		if (!out) {
-			fprintf(stderr, "socktap: %s\n", err);
-			return 1;
-		}
-	}
-	/* stderr is unbuffered; a file gets a large buffer */
-	if (out != stderr)
-		setvbuf(out, NULL, _IOFBF, 1 << 16);
-
-	model = st_model_new();
-	memset(&h, 0, sizeof(h));
-	if (!model || st_handlers_init(&h, model) < 0) {
-		fprintf(stderr, "socktap: out of memory\n");
-		return 1;
-	}
-	st_text_init(&text, out, &opt.text);
-	h.opts.string_limit = opt.text.string_limit;
-	if (filter)
-		st_model_set_select(model, select_conv, filter);
-	cf.text = &text;
-	cf.filtering = filter != NULL;
-	if (!opt.quiet) {
-		h.calls.priv = &cf;
-		h.calls.on_call = on_call;
-	}
-	if (opt.quiet && isatty(fileno(out))) {
-		struct st_sink live;
-
-		if (st_status_sink_new(out, &live) == 0)
-			st_model_add_sink(model, &live);
-	}
-	if (st_decsel_enabled(decsel)) {
-		struct st_sink dec;
-
-		if (st_decode_sink_new(decsel, opt.quiet ? NULL : out, NULL,
-				       opt.decode_live, &dec) == 0)
-			st_model_add_sink(model, &dec);
-	}
-	h.warn = st_text_warning;
-	h.warn_arg = &text;
-	st_handlers_hooks(&h, &hooks);
-
+	st_handlers_hooks(&app.h, &hooks);
 	memset(&topts, 0, sizeof(topts));
-	topts.seccomp = opt.seccomp;
-	topts.fd_filter = opt.fd_filter;
-	topts.argv = opt.argv;
-	topts.pids = opt.pids;
-	topts.npids = opt.npids;
+	topts.seccomp = app.opt.seccomp;
+	topts.fd_filter = app.opt.fd_filter;
+	topts.stdout_to_stderr = (app.opt.pcap && !strcmp(app.opt.pcap, "-")) ||
+				 (app.opt.json && !strcmp(app.opt.json, "-"));
+	topts.argv = app.opt.argv;
+	topts.pids = app.opt.pids;
+	topts.npids = app.opt.npids;
 	rc = st_tracer_start(&topts, &hooks, &tracer, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "socktap: %s\n", err);
-		st_handlers_cleanup(&h);
-		st_model_free(model);
-		return opt.npids ? 1 : 127;
+		st_outputs_abandon(&app.outs);
+		teardown(&app);
+		return app.opt.npids ? 1 : 127;
 	}
 	install_signals();
 	rc = st_tracer_run(tracer, &status);
 	if (rc < 0)
 		fprintf(stderr, "socktap: cannot execute '%s': %s\n",
-			opt.argv ? opt.argv[0] : "?", strerror(-rc));
+			app.opt.argv ? app.opt.argv[0] : "?", strerror(-rc));
 	clock_gettime(CLOCK_REALTIME, &now);
 	st_tracer_get_stats(tracer, &tstats);
 	st_tracer_free(tracer);	/* drops every task: closes their sockets */
-	if (st_model_finish(model, &now) < 0)
-		status = status ? status : 1;
-	if (!opt.no_summary && rc == 0)
-		st_text_summary(out, model);
-	if (fflush(out) != 0 || text.error) {
+	/* ends every conversation and flushes every output */
+	if (st_model_finish(app.model, &now) < 0 && !status)
+		status = 1;
+	if (!app.opt.no_summary && rc == 0)
+		st_text_summary(app.out, app.model);
+	if (fflush(app.out) != 0 || app.text.error) {
 		fprintf(stderr, "socktap: writing the trace failed: %s\n",
 			strerror(errno ? errno : EIO));
 		if (!status)
 			status = 1;
 	}
-	if (out != stderr)
-		fclose(out);
-	if (opt.stats)
-		print_stats(&tstats, &h);
-	st_handlers_cleanup(&h);
-	st_model_free(model);
-	st_filter_free(filter);
-	st_decsel_free(decsel);
+	if (st_outputs_finish(&app.outs, err, sizeof(err)) < 0) {
+		fprintf(stderr, "socktap: %s\n", err);
+		if (!status)
+			status = 1;
+	}
+	if (app.opt.stats)
+		print_stats(&tstats, &app.h);
+	teardown(&app);
 	return status;
 }

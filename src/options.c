@@ -9,7 +9,8 @@
 #include "options.h"
 
 enum { OPT_NO_SECCOMP = 256, OPT_NO_FD_FILTER, OPT_NO_SUMMARY, OPT_STATS,
-       OPT_DECODE, OPT_DECODE_LIVE };
+       OPT_DECODE, OPT_DECODE_LIVE, OPT_PCAPNG, OPT_HEXDUMP, OPT_FLOWS,
+       OPT_JSON };
 
 static const struct option long_opts[] = {
 	{ "attach", required_argument, NULL, 'p' },
@@ -25,6 +26,11 @@ static const struct option long_opts[] = {
 	{ "filter", required_argument, NULL, 'F' },
 	{ "decode", required_argument, NULL, OPT_DECODE },
 	{ "decode-live", no_argument, NULL, OPT_DECODE_LIVE },
+	{ "write", required_argument, NULL, 'w' },
+	{ "pcapng", no_argument, NULL, OPT_PCAPNG },
+	{ "hexdump", optional_argument, NULL, OPT_HEXDUMP },
+	{ "flows", required_argument, NULL, OPT_FLOWS },
+	{ "json", required_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -54,6 +60,16 @@ void st_options_usage(FILE *f)
 "                        copied, CPU time of socktap and of the tracees\n"
 "  -F, --filter EXPR     record only the conversations a pcap-filter(7)\n"
 "                        expression selects, e.g. 'tcp port 79'\n"
+"\n"
+"Outputs (any number at once):\n"
+"  -w, --write FILE      a pcap of every conversation (synthesized TCP/UDP\n"
+"                        that Wireshark follows); '-' writes to stdout,\n"
+"                        flushed per packet; FILE.pcapng (or --pcapng)\n"
+"                        writes pcapng with pid/comm/fd/syscall comments\n"
+"  -x, --hexdump[=FILE]  hexdump of each conversation, both directions\n"
+"                        interleaved (default: the trace output)\n"
+"      --flows DIR       one file per conversation direction, plus an index\n"
+"      --json FILE       JSON Lines, one object per event ('-': stdout)\n"
 "      --decode=SPEC     protocol decoders: auto (default), none, or\n"
 "                        PROTO[:PORT],... e.g. http:8000,dns; known:\n"
 "                        finger, http, dns, redis, tls, raw\n"
@@ -99,7 +115,7 @@ int st_options_parse(int argc, char **argv, struct st_options *o, char *err,
 	opterr = 0;
 	optind = 1;
 	/* '+': stop at the first non-option, the command */
-	while ((c = getopt_long(argc, argv, "+:p:o:s:F:trTqhV", long_opts,
+	while ((c = getopt_long(argc, argv, "+:p:o:s:F:w:xtrTqhV", long_opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -159,6 +175,25 @@ int st_options_parse(int argc, char **argv, struct st_options *o, char *err,
 		case OPT_DECODE_LIVE:
 			o->decode_live = true;
 			break;
+		case 'w':
+			o->pcap = optarg;
+			break;
+		case OPT_PCAPNG:
+			o->pcapng = true;
+			break;
+		case 'x':
+			o->hexdump = true;
+			break;
+		case OPT_HEXDUMP:
+			o->hexdump = true;
+			o->hexdump_file = optarg;
+			break;
+		case OPT_FLOWS:
+			o->flows = optarg;
+			break;
+		case OPT_JSON:
+			o->json = optarg;
+			break;
 		case 'h':
 			o->help = true;
 			return 0;
@@ -185,6 +220,16 @@ int st_options_parse(int argc, char **argv, struct st_options *o, char *err,
 	if (!o->argv && !o->npids) {
 		snprintf(err, errlen, "no command to run and no -p PID "
 			 "(try 'socktap --help')");
+		return -EINVAL;
+	}
+	if (o->pcap && o->json && !strcmp(o->pcap, "-") &&
+	    !strcmp(o->json, "-")) {
+		snprintf(err, errlen, "-w - and --json - cannot both write to "
+			 "standard output");
+		return -EINVAL;
+	}
+	if (o->pcapng && !o->pcap) {
+		snprintf(err, errlen, "--pcapng needs -w FILE");
 		return -EINVAL;
 	}
 	if (o->argv && o->npids) {

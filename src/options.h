@@ -21,6 +21,12 @@ struct st_options {
 	bool stats;			/* --stats: costs at exit */
 	const char *filter;		/* -F: pcap-filter expression */
 	const char *decode;		/* --decode spec */
+	const char *pcap;		/* -w FILE ("-": stdout) */
+	bool pcapng;			/* --pcapng */
+	bool hexdump;			/* -x */
+	const char *hexdump_file;	/* --hexdump=FILE */
+	const char *flows;		/* --flows DIR */
+	const char *json;		/* --json FILE ("-": stdout) */
 	bool decode_live;		/* --decode-live */
 	bool seccomp;			/* off with --no-seccomp */
 	bool fd_filter;			/* off with --no-fd-filter */

@@ -20,9 +20,9 @@
 /* Statuses                                                            */
 
 enum st_dec_status {
-	ST_DEC_OK = 0,		/* progress made; call again if bytes remain */
+	ST_DEC_OK = 0,		/* progress; call again if bytes remain */
 	ST_DEC_NEED_MORE,	/* the next message is not complete yet */
-	ST_DEC_INVALID,		/* not this protocol (any more): give up */
+	ST_DEC_INVALID,		/* not this protocol (any more) */
 };
 
 /* A short read inside a block known to be complete is an error. */
@@ -217,7 +217,7 @@ ST_DEC_WUR enum st_dec_status st_rd_line(struct st_rd *r, size_t max,
 
 /* Caps: a record never holds more than this. */
 #define ST_DEC_SUMMARY_MAX	256	/* summary bytes, with the NUL */
-#define ST_DEC_KEY_MAX		48	/* field key bytes, with the NUL */
+#define ST_DEC_KEY_MAX		48	/* key bytes, with NUL */
 #define ST_DEC_VALUE_MAX	256	/* field value bytes, with the NUL */
 #define ST_DEC_MAX_FIELDS	32	/* fields per record */
 #define ST_DEC_MAX_RECORDS	20000	/* records per conversation */
@@ -312,7 +312,7 @@ void st_dec_preview(char *dst, size_t size, const void *p, size_t n,
 
 /* st_dec_input.flags */
 #define ST_DEC_F_DGRAM	0x1u	/* the bytes are one whole datagram */
-#define ST_DEC_F_TRUNC	0x2u	/* datagram longer than the bytes (orig_len) */
+#define ST_DEC_F_TRUNC	0x2u	/* datagram was longer: orig_len */
 #define ST_DEC_F_EOF	0x4u	/* sender shut down: no more bytes in dir */
 #define ST_DEC_F_GAP	0x8u	/* gap bytes were lost before these bytes */
 

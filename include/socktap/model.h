@@ -230,6 +230,10 @@ void st_model_set_select(struct st_model *m, st_select_fn fn, void *arg);
 /* Datagram conversations of wildcard-bound sockets ask fn for side A's
  * real address. */
 void st_model_set_route(struct st_model *m, st_route_fn fn, void *arg);
+/* Called once per output, the first time it fails. */
+typedef void (*st_sink_error_fn)(void *arg, const char *sink_name, int err);
+void st_model_set_error_handler(struct st_model *m, st_sink_error_fn fn,
+				void *arg);
 /* First error an output reported (negative errno), or 0. */
 int st_model_sink_error(const struct st_model *m, const char **sink_name);
 

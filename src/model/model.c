@@ -25,6 +25,8 @@ struct st_model {
 	st_select_fn select;
 	void *select_arg;
 	bool detaching;
+	st_sink_error_fn on_error;
+	void *on_error_arg;
 	st_route_fn route;
 	void *route_arg;
 	struct st_origin_info ctx;
@@ -123,6 +125,13 @@ void st_model_set_select(struct st_model *m, st_select_fn fn, void *arg)
 	m->select_arg = arg;
 }
 
+void st_model_set_error_handler(struct st_model *m, st_sink_error_fn fn,
+				void *arg)
+{
+	m->on_error = fn;
+	m->on_error_arg = arg;
+}
+
 void st_model_set_route(struct st_model *m, st_route_fn fn, void *arg)
 {
 	m->route = fn;
@@ -174,8 +183,12 @@ static void emit(struct st_model *m, struct st_event *ev)
 		if (m->sink_err[i] || !m->sinks[i].on_event)
 			continue;
 		rc = m->sinks[i].on_event(m->sinks[i].priv, ev);
-		if (rc < 0)
+		if (rc < 0) {
 			m->sink_err[i] = rc;
+			if (m->on_error)
+				m->on_error(m->on_error_arg,
+					    m->sinks[i].name, rc);
+		}
 	}
 }
 

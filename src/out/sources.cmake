@@ -4,5 +4,6 @@ list(APPEND ST_SOURCES
   ${PROJECT_SOURCE_DIR}/src/out/out_summary.c
   ${PROJECT_SOURCE_DIR}/src/out/out_status.c
   ${PROJECT_SOURCE_DIR}/src/out/filter.c
-  ${PROJECT_SOURCE_DIR}/src/out/out_decode.c)
+  ${PROJECT_SOURCE_DIR}/src/out/out_decode.c
+  ${PROJECT_SOURCE_DIR}/src/out/outputs.c)
 list(APPEND ST_SOURCES ${PROJECT_SOURCE_DIR}/src/options.c)

@@ -80,8 +80,8 @@ static ssize_t raw_write(struct st_pwriter *w, const void *buf, size_t n)
 	 * raised (but not one that was already pending for the process). */
 	sigemptyset(&pipeset);
 	sigaddset(&pipeset, SIGPIPE);
-	if (sigprocmask(SIG_BLOCK, &pipeset, &old) < 0)
-		return -1;
+	if (pthread_sigmask(SIG_BLOCK, &pipeset, &old) != 0)
+		return write(w->fd, buf, n);
 	sigpending(&pending);
 	was_pending = sigismember(&pending, SIGPIPE) == 1;
 	r = write(w->fd, buf, n);
@@ -93,7 +93,7 @@ static ssize_t raw_write(struct st_pwriter *w, const void *buf, size_t n)
 		       errno == EINTR)
 			;
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	errno = e;
 	return r;
 }
@@ -143,11 +143,11 @@ static int cookie_close(void *cookie)
 	return w->err ? -1 : 0;
 }
 
-static void say(char *errbuf, size_t size, const char *fmt, const char *a,
-		const char *b)
+/* errbuf = "path: why" */
+static void say(char *errbuf, size_t size, const char *path, const char *why)
 {
 	if (errbuf && size)
-		snprintf(errbuf, size, fmt, a, b);
+		snprintf(errbuf, size, "%s: %s", path, why);
 }
 
 /*
@@ -165,30 +165,29 @@ static int open_path(const char *path, int *fdp, char *errbuf, size_t size)
 	if (fd < 0) {
 		e = errno;
 		if (e == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-			say(errbuf, size,
-			    "%s: is a symbolic link; refusing to follow it%s",
-			    path, " (remove it or write elsewhere)");
+			say(errbuf, size, path,
+			    "is a symbolic link; refusing to follow it");
 		else
-			say(errbuf, size, "%s: %s", path, strerror(e));
+			say(errbuf, size, path, strerror(e));
 		return -e;
 	}
 	if (fstat(fd, &st) < 0) {
 		e = errno;
 		close(fd);
-		say(errbuf, size, "%s: %s", path, strerror(e));
+		say(errbuf, size, path, strerror(e));
 		return -e;
 	}
 	if (S_ISREG(st.st_mode)) {
 		if (st.st_nlink > 1) {
 			close(fd);
-			say(errbuf, size, "%s: %s", path,
+			say(errbuf, size, path,
 			    "has several hard links; refusing to overwrite it");
 			return -EMLINK;
 		}
 		if (ftruncate(fd, 0) < 0) {
 			e = errno;
 			close(fd);
-			say(errbuf, size, "%s: %s", path, strerror(e));
+			say(errbuf, size, path, strerror(e));
 			return -e;
 		}
 	}
@@ -318,6 +317,14 @@ int st_pwriter_open(struct st_pwriter **wp, const char *path, bool pcapng,
 	w->fd = -1;
 	w->pcapng = pcapng;
 	if (strcmp(path, "-") == 0) {
+		if (isatty(STDOUT_FILENO)) {
+			/* binary on a terminal helps nobody */
+			say(errbuf, errbuf_size, "standard output",
+			    "is a terminal; not writing a capture to it "
+			    "(pipe it into a reader, or give a file)");
+			free(w);
+			return -ENOTTY;
+		}
 		w->fd = STDOUT_FILENO;
 		live = true;
 	} else {
@@ -349,7 +356,7 @@ int st_pwriter_open(struct st_pwriter **wp, const char *path, bool pcapng,
 	*wp = w;
 	return 0;
 fail:
-	say(errbuf, errbuf_size, "%s: %s", path, strerror(-rc));
+	say(errbuf, errbuf_size, path, strerror(-rc));
 	st_pwriter_free(w);
 	return rc;
 }
@@ -429,8 +436,6 @@ int st_pwriter_packet(struct st_pwriter *w, const struct timespec *ts,
 			w->err = -EIO;
 		rc = w->err;
 	}
-	if (!rc && w->live)
-		rc = st_pwriter_flush(w);
 	return rc;
 }
 

@@ -18,7 +18,9 @@
 struct st_pwriter;
 
 /*
- * Opens path ("-": standard output) for writing.  Regular files are
+ * Opens path ("-": standard output, never a terminal) for writing.
+ * live: a small buffer, the file header flushed at once; the caller
+ * flushes after each event.  Regular files are
  * created 0600, never through a symbolic link.  Returns 0 or -errno and
  * then writes a reason to errbuf.
  */

@@ -33,7 +33,8 @@
 struct st_pcap_opts {
 	const char *path;	/* "-" = stdout */
 	bool pcapng;		/* else by ".pcapng" suffix */
-	bool live;		/* flush per packet; true for "-" */
+	bool live;		/* flush per event (its packets at once);
+				 * true for "-"; else a 1 MiB buffer */
 	/* optional: a one-line reason when st_pcap_sink_new fails */
 	char *errbuf;
 	size_t errbuf_size;

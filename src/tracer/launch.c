@@ -151,6 +151,8 @@ child_exec(struct st_tracer *t, char *const *argv, int errfd,
 {
 	int err;
 
+	if (t->stdout_to_stderr && dup2(2, 1) < 0)
+		goto fail;
 	if (kill(getpid(), SIGSTOP) < 0)
 		goto fail;
 	if (t->seccomp) {
@@ -371,6 +373,7 @@ int st_tracer_start(const struct st_tracer_opts *opts,
 	t->exec_errpipe = -1;
 	t->attach_mode = opts->npids > 0;
 	t->seccomp = !t->attach_mode && opts->seccomp;
+	t->stdout_to_stderr = opts->stdout_to_stderr;
 	t->fd_filter = t->seccomp && opts->fd_filter && ST_ARCH_CAN_INJECT &&
 		       hooks->nfd_nrs > 0;
 	bitmap_init(t);

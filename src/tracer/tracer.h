@@ -63,6 +63,8 @@ struct st_tracer_hooks {
 struct st_tracer_opts {
 	bool seccomp;		/* launch with a seccomp filter */
 	bool fd_filter;		/* and filter reads/writes by fd */
+	bool stdout_to_stderr;	/* our stdout carries a capture: the
+				 * command's stdout goes to stderr */
 	char *const *argv;	/* launch: the command */
 	const pid_t *pids;	/* attach: the processes */
 	size_t npids;

@@ -40,6 +40,7 @@ struct st_tracer {
 	long max_nr;
 	struct st_tracer_stats stats;
 	bool fd_filter;		/* reads/writes filtered by fd (launch) */
+	bool stdout_to_stderr;
 	struct st_fdset *fdsets;
 };
 

@@ -1,0 +1,171 @@
+/* The capture outputs chosen on the command line. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "out/out_sinks.h"
+#include "out/outputs.h"
+#include "pcap/pcap_out.h"
+
+FILE *st_output_open(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+	FILE *f;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+			O_NOCTTY, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write '%s': %s", path,
+			 errno == ELOOP ? "it is a symbolic link" :
+			 strerror(errno));
+		return NULL;
+	}
+	/* truncate only what is a regular file (not /dev/null, a fifo) */
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    ftruncate(fd, 0) < 0) {
+		snprintf(err, errlen, "cannot truncate '%s': %s", path,
+			 strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		snprintf(err, errlen, "cannot write '%s': %s", path,
+			 strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
+static bool is_stdout(const char *path)
+{
+	return !strcmp(path, "-");
+}
+
+static void remember(struct st_outputs *outs, const char *path)
+{
+	if (!is_stdout(path) && outs->ncreated < 4)
+		outs->created[outs->ncreated++] = path;
+}
+
+int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
+		    FILE *trace, struct st_model *m, char *err,
+		    size_t errlen)
+{
+	struct st_sink sink;
+	int rc;
+
+	memset(outs, 0, sizeof(*outs));
+	if (o->pcap) {
+		struct st_pcap_opts po = {
+			.path = o->pcap, .pcapng = o->pcapng,
+			.live = is_stdout(o->pcap),
+			.errbuf = err, .errbuf_size = errlen,
+		};
+
+		rc = st_pcap_sink_new(&po, &sink);
+		if (rc < 0) {
+			if (!err[0])
+				snprintf(err, errlen, "cannot write '%s': %s",
+					 o->pcap, strerror(-rc));
+			return rc;
+		}
+		remember(outs, o->pcap);
+		st_model_add_sink(m, &sink);
+	}
+	if (o->json) {
+		if (is_stdout(o->json)) {
+			outs->json = stdout;
+		} else {
+			outs->json = st_output_open(o->json, err, errlen);
+			if (!outs->json)
+				return -EIO;
+			outs->json_owned = true;
+			remember(outs, o->json);
+		}
+		setvbuf(outs->json, NULL, _IOFBF, 1 << 16);
+		rc = st_json_sink_new(outs->json, &sink);
+		if (rc < 0) {
+			snprintf(err, errlen, "--json: %s", strerror(-rc));
+			return rc;
+		}
+		st_model_add_sink(m, &sink);
+	}
+	if (o->flows) {
+		rc = st_flows_sink_new(o->flows, &sink, err, errlen);
+		if (rc < 0) {
+			if (!err[0])
+				snprintf(err, errlen, "--flows %s: %s",
+					 o->flows, strerror(-rc));
+			return rc;
+		}
+		st_model_add_sink(m, &sink);
+	}
+	if (o->hexdump) {
+		if (o->hexdump_file) {
+			outs->hexdump = st_output_open(o->hexdump_file, err,
+						       errlen);
+			if (!outs->hexdump)
+				return -EIO;
+			outs->hexdump_owned = true;
+			remember(outs, o->hexdump_file);
+		} else {
+			outs->hexdump = trace;
+		}
+		rc = st_hexdump_sink_new(outs->hexdump,
+					 st_hexdump_want_color(outs->hexdump),
+					 &sink);
+		if (rc < 0) {
+			snprintf(err, errlen, "--hexdump: %s", strerror(-rc));
+			return rc;
+		}
+		st_model_add_sink(m, &sink);
+	}
+	return 0;
+}
+
+int st_outputs_finish(struct st_outputs *outs, char *err, size_t errlen)
+{
+	if (outs->json && fflush(outs->json) != 0) {
+		snprintf(err, errlen, "writing the JSON output failed: %s",
+			 strerror(errno));
+		return -EIO;
+	}
+	if (outs->hexdump && fflush(outs->hexdump) != 0) {
+		snprintf(err, errlen, "writing the hexdump failed: %s",
+			 strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
+void st_outputs_abandon(struct st_outputs *outs)
+{
+	for (unsigned i = 0; i < outs->ncreated; i++)
+		unlink(outs->created[i]);
+	outs->ncreated = 0;
+}
+
+void st_outputs_close(struct st_outputs *outs)
+{
+	if (outs->json && outs->json_owned)
+		fclose(outs->json);
+	if (outs->hexdump && outs->hexdump_owned)
+		fclose(outs->hexdump);
+	outs->json = outs->hexdump = NULL;
+}
+
+void st_outputs_synth_endpoints(const struct st_conv *c, struct st_endpoint *a,
+				struct st_endpoint *b)
+{
+	if (st_pcap_conv_is_synthetic(c)) {
+		st_pcap_synth_endpoints(c, a, b);
+	} else {
+		*a = c->a;
+		*b = c->b;
+	}
+}

@@ -1,0 +1,47 @@
+/*
+ * The capture outputs chosen on the command line (-w, -x, --flows,
+ * --json), created before tracing starts so a bad path fails early.
+ */
+#ifndef SOCKTAP_OUTPUTS_H
+#define SOCKTAP_OUTPUTS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "options.h"
+#include "socktap/model.h"
+
+struct st_outputs {
+	FILE *json;		/* the JSON Lines stream, or NULL */
+	bool json_owned;	/* opened here (not stdout) */
+	FILE *hexdump;		/* the hexdump stream, or NULL */
+	bool hexdump_owned;
+	const char *created[4];	/* files made here, for st_outputs_abandon */
+	unsigned ncreated;
+};
+
+/*
+ * Opens a file for captured data the way tcpdump and strace replace one:
+ * created 0600 (it holds whatever the program sent), an existing regular
+ * file truncated, a symbolic link planted at path never followed.
+ * NULL with a one-line reason in err.
+ */
+FILE *st_output_open(const char *path, char *err, size_t errlen);
+
+/* Creates every output o asks for and adds its sink to m. */
+int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
+		    FILE *trace, struct st_model *m, char *err,
+		    size_t errlen);
+/* After st_model_finish: flushes and reports the first error. */
+int st_outputs_finish(struct st_outputs *outs, char *err, size_t errlen);
+/* Tracing never started: removes the files made, so none is left that
+ * looks like a (empty) capture. */
+void st_outputs_abandon(struct st_outputs *outs);
+void st_outputs_close(struct st_outputs *outs);
+
+/* The address pair a conversation has in the pcap (real, or synthetic
+ * for Unix sockets), for filters, the summary and the flow index. */
+void st_outputs_synth_endpoints(const struct st_conv *c, struct st_endpoint *a,
+				struct st_endpoint *b);
+
+#endif
