@@ -122,7 +122,7 @@ def main():
             cmd = [bench] + (quick if a.quick else full)
             vs = variants(socktap, tmp)
             times = {v[0]: [] for v in vs}
-            rss = []
+            rss = {v[0]: [] for v in vs}
             for r in range(a.rounds):
                 # alternate the order so drift hits every variant alike
                 order = vs if r % 2 == 0 else list(reversed(vs))
@@ -130,15 +130,14 @@ def main():
                     w, m = run(mk(cmd), tmp)
                     times[vname].append(w)
                     if m:
-                        rss.append(m)
+                        rss[vname].append(m)
             base = statistics.median(times["untraced"])
             for vname, _ in vs:
                 ts = times[vname]
                 med = statistics.median(ts)
                 rows.append([name, vname, "%.4f" % med, "%.4f" % min(ts),
                              "%.4f" % max(ts), "%.2f" % (med / base),
-                             str(max(rss)) if rss and
-                             vname.startswith("socktap") else ""])
+                             str(max(rss[vname])) if rss[vname] else ""])
             print_rows(rows[-len(vs):])
         if not a.only or "attach" in a.only.split(","):
             args = (WORKLOADS[0][2] if a.quick else WORKLOADS[0][1])
