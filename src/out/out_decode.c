@@ -21,7 +21,7 @@ struct dconv {
 	struct st_conv *conv;		/* borrowed; lives in the model */
 	struct st_decsess *sess;
 	char *pending;			/* rendered records, until END */
-	size_t plen;
+	size_t plen, pcap;
 	uint64_t dropped;		/* records past PENDING_MAX */
 	bool header_done;
 	struct dconv *next;
@@ -89,12 +89,22 @@ static void on_record(void *arg, const struct st_conv *conv,
 		dc->dropped++;
 		return;
 	}
-	if (!dc->pending) {
-		dc->pending = malloc(PENDING_MAX);
-		if (!dc->pending) {
+	if (dc->plen + (size_t)n > dc->pcap) {
+		/* grow as needed: most conversations render a few lines */
+		size_t ncap = dc->pcap ? dc->pcap : 4096;
+		char *np;
+
+		while (ncap < dc->plen + (size_t)n)
+			ncap *= 2;
+		if (ncap > PENDING_MAX)
+			ncap = PENDING_MAX;
+		np = realloc(dc->pending, ncap);
+		if (!np) {
 			dc->dropped++;
 			return;
 		}
+		dc->pending = np;
+		dc->pcap = ncap;
 	}
 	memcpy(dc->pending + dc->plen, buf, (size_t)n);
 	dc->plen += (size_t)n;
