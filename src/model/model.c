@@ -342,7 +342,9 @@ static struct st_conv *conv_new(struct st_model *m, struct st_socket *s,
 	c->traced_sides = 1;
 	c->sock[0] = s;
 	c->end = ST_END_OPEN;
-	memcpy(c->comm, who->comm ? who->comm : "", sizeof(c->comm) - 1);
+	if (who->comm)
+		memcpy(c->comm, who->comm,
+		       strnlen(who->comm, sizeof(c->comm) - 1));
 	c->selected = m->select ? m->select(m->select_arg, c) : true;
 	if (m->convs_tail)
 		m->convs_tail->next = c;

@@ -144,7 +144,10 @@ bool st_filter_match(const struct st_filter *f, const struct st_conv *c,
 	struct st_endpoint a = c->a, b = c->b;
 	bool tcp = st_proto_is_stream(c->proto);
 
-	if (c->proto != ST_PROTO_TCP && c->proto != ST_PROTO_UDP) {
+	/* non-IP conversations, and IP ones with no endpoint known, are
+	 * written to the pcap with their synthetic pair */
+	if ((c->proto != ST_PROTO_TCP && c->proto != ST_PROTO_UDP) ||
+	    (!st_endpoint_known(&a) && !st_endpoint_known(&b))) {
 		if (!synth_a || !synth_b)
 			return false;
 		a = *synth_a;

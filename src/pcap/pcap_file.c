@@ -86,7 +86,10 @@ static ssize_t raw_write(struct st_pwriter *w, const void *buf, size_t n)
 	was_pending = sigismember(&pending, SIGPIPE) == 1;
 	r = write(w->fd, buf, n);
 	e = errno;
-	if (r < 0 && e == EPIPE && !was_pending) {
+	/* The kernel raises SIGPIPE also for a write that got part of its
+	 * bytes in before the reader left (and returns their count). */
+	if (!was_pending && sigpending(&pending) == 0 &&
+	    sigismember(&pending, SIGPIPE) == 1) {
 		struct timespec zero = { 0, 0 };
 
 		while (sigtimedwait(&pipeset, NULL, &zero) < 0 &&
@@ -367,6 +370,8 @@ static void clamp_time(struct st_pwriter *w, const struct timespec *ts,
 	*out = *ts;
 	if (out->tv_nsec < 0 || out->tv_nsec >= 1000000000L)
 		out->tv_nsec = 0;
+	if (out->tv_sec < 0)
+		out->tv_sec = out->tv_nsec = 0;
 	if (out->tv_sec < w->last.tv_sec ||
 	    (out->tv_sec == w->last.tv_sec && out->tv_nsec < w->last.tv_nsec))
 		*out = w->last;

@@ -66,8 +66,8 @@ struct st_ptcp {
 	uint8_t flags;		/* ST_TH_* */
 	uint16_t win;
 	uint16_t urp;
-	uint16_t mss;		/* SYN: MSS option; with window scale wscale */
-	uint8_t wscale;
+	uint16_t mss;		/* SYN only: the MSS option, */
+	uint8_t wscale;		/* and the window scale one */
 };
 
 /* Payload bytes that fit one packet of this flow. */

@@ -354,7 +354,8 @@ static const char *gap_note(struct pconv *c, int from, char *buf,
 {
 	if (!c->gap[from])
 		return NULL;
-	snprintf(buf, size, "gap: %llu bytes of this direction not captured%s%s",
+	snprintf(buf, size,
+		 "gap: %llu bytes of this direction not captured%s%s",
 		 (unsigned long long)c->gap[from],
 		 c->gap_why[from] ? ": " : "",
 		 c->gap_why[from] ? c->gap_why[from] : "");
@@ -414,7 +415,8 @@ static int handshake(struct psink *s, struct pconv *c,
 		note = "handshake synthesized (socketpair)";
 		break;
 	case ST_ORIGIN_MIDSTREAM:
-		note = "handshake synthesized: already connected when first seen";
+		note = "handshake synthesized: "
+		       "already connected when first seen";
 		break;
 	default:
 		note = "handshake synthesized";
@@ -626,7 +628,7 @@ static int stop(struct psink *s, int rc)
 {
 	if (!rc || s->err)
 		return 0;
-	s->err = rc;		/* told once; then nothing more is written */
+	s->err = rc;	/* told once; then nothing more is written */
 	return rc;
 }
 
@@ -641,7 +643,7 @@ static int pcap_on_event(void *priv, const struct st_event *ev)
 	c = find(s, ev->conv->id);
 	if (ev->type == ST_EV_END) {
 		if (c) {
-			if (!s->err)
+			if (!s->err && !s->finished)
 				rc = on_end(s, c, ev);
 			if (!rc && s->live)
 				rc = st_pwriter_flush(s->w);

@@ -117,7 +117,7 @@ static size_t build_ip(uint8_t *buf, const struct st_pflow *f, int from,
 		buf[1] = 0;
 		put16(buf + 2, (uint16_t)(IP4_HLEN + l4len));
 		put16(buf + 4, ipid);
-		put16(buf + 6, 0x4000);		/* DF: never fragmented */
+		put16(buf + 6, 0x4000);	/* DF: never fragmented */
 		buf[8] = 64;
 		buf[9] = f->l4;
 		buf[10] = buf[11] = 0;

@@ -520,7 +520,8 @@ int follow_streams(const char *path, const char *proto, int count,
 	argv[argc++] = path;
 	argv[argc++] = "-q";
 	for (int i = 0; i < count; i++) {
-		snprintf(spec[i], sizeof(spec[i]), "follow,%s,raw,%d", proto, i);
+		snprintf(spec[i], sizeof(spec[i]), "follow,%s,raw,%d", proto,
+			 i);
 		argv[argc++] = "-z";
 		argv[argc++] = spec[i];
 	}

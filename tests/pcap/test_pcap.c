@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pcap/pcap_int.h"
@@ -456,7 +457,8 @@ Test(pcap, segment_sizes)
 {
 	char *dir = tmpdir_make(), *file, *text, *line, *save = NULL;
 	const char *argv[] = { "tshark", "-r", NULL, "-T", "fields", "-E",
-			       "separator=|", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.len",
+			       "separator=|", "-e", "ip.src", "-e", "ipv6.src",
+			       "-e", "tcp.len",
 			       "-e", "tcp.flags.push", "-e", "tcp.flags.urg",
 			       "-e", "tcp.urgent_pointer", "-Y", "tcp.len > 0",
 			       NULL };
@@ -650,6 +652,53 @@ Test(pcap, closed_pipe_epipe)
 	dup2(saved, 1);
 	close(saved);
 	cr_assert_eq(rc, -EPIPE);
+	scen_free(&s);
+}
+
+/* The reader leaves while a write is blocked half done: the kernel
+ * raises SIGPIPE even though that write returns a count. */
+Test(pcap, reader_leaves_mid_write)
+{
+	struct st_pcap_opts o = { .path = "-" };
+	struct scen s;
+	struct xconv *x;
+	struct st_endpoint a, b;
+	int p[2], saved, status;
+	pid_t pid;
+
+	signal(SIGPIPE, SIG_DFL);
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char buf[100];
+
+		close(p[1]);
+		usleep(100000);		/* let the writer block */
+		if (read(p[0], buf, sizeof(buf)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(p[0]);
+	saved = dup(1);
+	dup2(p[1], 1);
+	close(p[1]);
+	cr_assert_eq(st_pcap_sink_new(&o, &s.sink), 0);
+	ep4(&a, "127.0.0.1", 40103);
+	ep4(&b, "127.0.0.1", 30103);
+	x = scen_conv(&s, ST_PROTO_TCP, ST_ORIGIN_CONNECT, &a, &b, "midway");
+	scen_ev(&s, x, ST_EV_OPEN, ST_DIR_A_TO_B, NULL, 0, 0, 0, "connect",
+		false);
+	scen_data(&s, x, ST_DIR_A_TO_B, 200000, 0, 1);
+	scen_data(&s, x, ST_DIR_A_TO_B, 200000, 0, 2);
+	dup2(saved, 1);
+	close(saved);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_eq(s.nerr, 1);
+	cr_assert_eq(s.first_err, -EPIPE);
+	cr_assert_eq(s.sink.finish(s.sink.priv), -EPIPE);
+	s.sink.destroy(s.sink.priv);
 	scen_free(&s);
 }
 
@@ -988,7 +1037,8 @@ Test(pcap, through_the_model)
 	m = st_model_new();
 	cr_assert(m);
 	cr_assert_eq(st_pcap_sink_new(&o, &sink), 0);
-	cr_assert_geq(st_model_add_sink(m, &sink), 0);	/* the model owns it */
+	/* the model owns the sink from here */
+	cr_assert_geq(st_model_add_sink(m, &sink), 0);
 
 	/* TCP, accepted by the traced side */
 	t = st_model_socket(m, 9001);
