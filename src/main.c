@@ -255,7 +255,7 @@ int main(int argc, char **argv)
 	if (st_model_finish(app.model, &now) < 0 && !status)
 		status = 1;
 	if (!app.opt.no_summary && rc == 0)
-		st_text_summary(app.out, app.model);
+		st_text_summary(app.out, app.model, app.opt.pcap != NULL);
 	if (fflush(app.out) != 0 || app.text.error) {
 		fprintf(stderr, "socktap: writing the trace failed: %s\n",
 			strerror(errno ? errno : EIO));

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "out/out_text.h"
+#include "out/outputs.h"
 
 static const char *end_name(const struct st_conv *c)
 {
@@ -36,7 +37,36 @@ static double secs(const struct timespec *a, const struct timespec *b)
 	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-void st_text_summary(FILE *f, const struct st_model *m)
+/* Which synthetic pcap pair stands for which non-IP conversation. */
+static void synthetic_pairs(FILE *f, const struct st_model *m)
+{
+	bool first = true;
+
+	for (const struct st_conv *c = st_model_convs(m); c; c = c->next) {
+		struct st_endpoint a, b;
+		char sa[64], sb[64], eps[400];
+
+		if (!c->selected || (st_endpoint_known(&c->a) &&
+				     st_endpoint_known(&c->b) &&
+				     (c->proto == ST_PROTO_TCP ||
+				      c->proto == ST_PROTO_UDP)))
+			continue;
+		st_outputs_synth_endpoints(c, &a, &b);
+		if (a.family != AF_INET)
+			continue;
+		if (first)
+			fprintf(f, "socktap: in the pcap, non-IP conversations "
+				"have synthetic addresses:\n");
+		first = false;
+		st_endpoint_format(&a, sa, sizeof(sa));
+		st_endpoint_format(&b, sb, sizeof(sb));
+		st_text_conv_endpoints(c, eps, sizeof(eps));
+		fprintf(f, "%4" PRIu64 " %s <-> %s  is  %s %s\n", c->id, sa, sb,
+			st_proto_name(c->proto), eps);
+	}
+}
+
+void st_text_summary(FILE *f, const struct st_model *m, bool pcap)
 {
 	const struct st_conv *c;
 	uint64_t n = 0, all = st_model_conv_count(m);
@@ -70,4 +100,6 @@ void st_text_summary(FILE *f, const struct st_model *m)
 			c->bytes[1], secs(&c->first, &c->last), end_name(c),
 			c->decoder ? c->decoder : "-");
 	}
+	if (pcap)
+		synthetic_pairs(f, m);
 }

@@ -39,7 +39,8 @@ int st_text_socket_desc(const struct st_socket *s, char *buf, size_t size);
 /* "127.0.0.1:41234 -> 127.0.0.1:79" for a conversation */
 int st_text_conv_endpoints(const struct st_conv *c, char *buf, size_t size);
 
-/* The table printed at exit, one row per conversation. */
-void st_text_summary(FILE *f, const struct st_model *m);
+/* The table printed at exit, one row per conversation; with pcap, the
+ * synthetic pcap addresses of the non-IP conversations too. */
+void st_text_summary(FILE *f, const struct st_model *m, bool pcap);
 
 #endif
