@@ -499,13 +499,19 @@ static int redis_probe(const uint8_t *p, size_t n, enum st_dir dir,
 	if ((p[0] == '+' || p[0] == '-' || p[0] == ':') && memchr(p, '\r', n) &&
 	    n < 512)
 		return 30;
-	/* an inline command: a well-known first word */
+	/* an inline command: a well-known first word on a CRLF line (a
+	 * bare "ping ...\n" is more often someone's own text protocol) */
+	{
+		const uint8_t *nl = memchr(p, '\n', n);
+
+		if (!nl || nl == p || nl[-1] != '\r')
+			return ST_PROBE_NO;
+	}
 	for (i = 0; i < sizeof(inline_cmds) / sizeof(inline_cmds[0]); i++) {
 		size_t l = strlen(inline_cmds[i]);
 
 		if (n > l && !strncasecmp((const char *)p, inline_cmds[i], l) &&
-		    (p[l] == ' ' || p[l] == '\r' || p[l] == '\n') &&
-		    memchr(p, '\n', n))
+		    (p[l] == ' ' || p[l] == '\r'))
 			return 30;
 	}
 	return ST_PROBE_NO;
