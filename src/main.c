@@ -232,7 +232,9 @@ int main(int argc, char **argv)
 	topts.seccomp = app.opt.seccomp;
 	topts.fd_filter = app.opt.fd_filter;
 	topts.stdout_to_stderr = (app.opt.pcap && !strcmp(app.opt.pcap, "-")) ||
-				 (app.opt.json && !strcmp(app.opt.json, "-"));
+				 (app.opt.json && !strcmp(app.opt.json, "-")) ||
+				 (app.opt.hexdump_file &&
+				  !strcmp(app.opt.hexdump_file, "-"));
 	topts.argv = app.opt.argv;
 	topts.pids = app.opt.pids;
 	topts.npids = app.opt.npids;

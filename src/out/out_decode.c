@@ -156,6 +156,11 @@ static int on_event(void *priv, const struct st_event *ev)
 	if (!dc)
 		return 0;
 	st_decsess_feed(dc->sess, ev);
+	/* named as soon as decided: outputs that see END before us (JSON)
+	 * then have it too */
+	if (!dc->conv->decoder && strcmp(st_decsess_name(dc->sess),
+					 "undecided"))
+		dc->conv->decoder = st_decsess_name(dc->sess);
 	if (ev->type == ST_EV_END)
 		conv_done(d, dc);
 	return d->error;

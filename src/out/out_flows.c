@@ -319,7 +319,9 @@ static int file_write(struct flows *fl, struct fconv *fc, unsigned kind,
 
 static struct fconv **bucket(struct flows *fl, uint64_t id)
 {
-	return &fl->convs[(id * 0x9e3779b97f4a7c15ull) >> 54 & (CONV_BUCKETS - 1)];
+	uint64_t h = id * 0x9e3779b97f4a7c15ull;
+
+	return &fl->convs[(h >> 54) & (CONV_BUCKETS - 1)];
 }
 
 static struct fconv *conv_get(struct flows *fl, const struct st_conv *c)

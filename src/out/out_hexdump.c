@@ -5,18 +5,22 @@
  * as the event arrives, so nothing of a stream is ever held in memory and
  * a live view (or a crash) shows everything recorded so far.
  *
- * The format (one example per line kind):
+ * The format (one example per line kind; long lines wrapped here with \):
  *
- *   === conv 1 TCP A=127.0.0.1:41234 B=127.0.0.1:8000 (connect) 2024-05-01 12:34:56.123456 curl[1234] connect(fd 3)
- *   > conv 1 A->B 12:34:56.123456 18 bytes @0 curl[1234] write(fd 3)
- *   > 00000000  47 45 54 20 2f 20 48 54  54 50 2f 31 2e 31 0d 0a  |GET / HTTP/1.1..|
- *   > 00000010  0d 0a                                             |..|
- *   < conv 1 B->A 12:34:56.123999 4 bytes @0 dgram trunc(orig 9) python3[1240] sendto(fd 4)
- *   < 00000000  4f 4b 0d 0a                                       |OK..|
- *   < conv 1 B->A 12:34:56.124000 GAP 4096 bytes @4 (tracee memory unreadable) ...
- *   > conv 1 A->B 12:34:56.200000 FIN @18 curl[1234] shutdown(fd 3)
- *   < conv 1 B->A 12:34:56.200000 RESET curl[1234] read(fd 3)
- *   === conv 1 end: FIN, A->B 18 bytes, B->A 4 bytes (+4096 gap) 12:34:56.300000
+ * === conv 1 TCP A=127.0.0.1:41234 B=127.0.0.1:8000 (connect) \
+ *   2024-05-01 12:34:56.123456 curl[1234] connect(fd 3)
+ * > conv 1 A->B 12:34:56.123456 18 bytes @0 curl[1234] write(fd 3)
+ * > 00000000  47 45 54 20 2f 20 48 54  54 50 2f 31 2e 31 0d 0a  |GET / HTTP/1.1..|
+ * > 00000010  0d 0a                                             |..|
+ * < conv 1 B->A 12:34:56.123999 4 bytes @0 dgram trunc(orig 9) \
+ *   python3[1240] sendto(fd 4)
+ * < 00000000  4f 4b 0d 0a                                       |OK..|
+ * < conv 1 B->A 12:34:56.124000 GAP 4096 bytes @4 \
+ *   (tracee memory unreadable) python3[1240] sendfile(fd 4)
+ * > conv 1 A->B 12:34:56.200000 FIN @18 curl[1234] shutdown(fd 3)
+ * < conv 1 B->A 12:34:56.200000 RESET curl[1234] read(fd 3)
+ * === conv 1 end: FIN, A->B 18 bytes, B->A 4 bytes (+4096 gap) \
+ *   12:34:56.300000
  *
  * '>' marks A to B, '<' B to A ('=' the conversation itself).  Offsets
  * ('@' and the row offsets, hex in rows) count the bytes of that one

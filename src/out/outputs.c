@@ -46,6 +46,21 @@ static bool is_stdout(const char *path)
 	return !strcmp(path, "-");
 }
 
+/* Adds a sink, or destroys it when the model has no room left. */
+static int add(struct st_model *m, struct st_sink *sink, char *err,
+	       size_t errlen)
+{
+	int rc = st_model_add_sink(m, sink);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "too many outputs (%s)", sink->name);
+		if (sink->destroy)
+			sink->destroy(sink->priv);
+		return rc;
+	}
+	return 0;
+}
+
 static void remember(struct st_outputs *outs, const char *path)
 {
 	if (!is_stdout(path) && outs->ncreated < 4)
@@ -75,7 +90,8 @@ int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 			return rc;
 		}
 		remember(outs, o->pcap);
-		st_model_add_sink(m, &sink);
+		if ((rc = add(m, &sink, err, errlen)) < 0)
+			return rc;
 	}
 	if (o->json) {
 		if (is_stdout(o->json)) {
@@ -93,7 +109,8 @@ int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 			snprintf(err, errlen, "--json: %s", strerror(-rc));
 			return rc;
 		}
-		st_model_add_sink(m, &sink);
+		if ((rc = add(m, &sink, err, errlen)) < 0)
+			return rc;
 	}
 	if (o->flows) {
 		rc = st_flows_sink_new(o->flows, &sink, err, errlen);
@@ -103,10 +120,13 @@ int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 					 o->flows, strerror(-rc));
 			return rc;
 		}
-		st_model_add_sink(m, &sink);
+		if ((rc = add(m, &sink, err, errlen)) < 0)
+			return rc;
 	}
 	if (o->hexdump) {
-		if (o->hexdump_file) {
+		if (o->hexdump_file && is_stdout(o->hexdump_file)) {
+			outs->hexdump = stdout;
+		} else if (o->hexdump_file) {
 			outs->hexdump = st_output_open(o->hexdump_file, err,
 						       errlen);
 			if (!outs->hexdump)
@@ -123,7 +143,8 @@ int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 			snprintf(err, errlen, "--hexdump: %s", strerror(-rc));
 			return rc;
 		}
-		st_model_add_sink(m, &sink);
+		if ((rc = add(m, &sink, err, errlen)) < 0)
+			return rc;
 	}
 	return 0;
 }

@@ -1,5 +1,4 @@
 /* The hexdump sink fed hand-made conversations. */
-#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>

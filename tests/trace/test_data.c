@@ -1,0 +1,208 @@
+/*
+ * Data paths beyond read and write: sendfile read back from the file,
+ * splice reported as a gap, MSG_TRUNC and MSG_OOB marked, and memory that
+ * does not grow with the length of a stream.
+ */
+#include <criterion/criterion.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "trace/runner.h"
+
+#define SOCKTAP ST_BIN
+
+static char portbuf[16];
+
+static const char *port_s(int port)
+{
+	snprintf(portbuf, sizeof(portbuf), "%d", port);
+	return portbuf;
+}
+
+/* The first JSON line holding all the given substrings, or NULL. */
+static const char *json_line(const char *json, const char *a, const char *b)
+{
+	for (const char *l = json; l && *l; ) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) : strlen(l);
+		char *copy = strndup(l, n);
+		bool ok = strstr(copy, a) && (!b || strstr(copy, b));
+
+		free(copy);
+		if (ok)
+			return l;
+		l = e ? e + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* nginx-style: a server sends a file with sendfile (an explicit offset,
+ * then the file position); the flow file holds exactly the file. */
+Test(data, sendfile_payload_read_back, .timeout = 60)
+{
+	const char *file = st_tmpfile(".payload");
+	const char *dir = st_tmpfile(".flows");
+	const char *tf = st_tmpfile(".txt");
+	char cmd[1024];
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	struct st_run r;
+	FILE *f = fopen(file, "w");
+	char *want, *got;
+	size_t wn = 0, gn = 0;
+	glob_t g;
+
+	cr_assert_not_null(f);
+	for (int i = 0; i < 3 * 1024 * 1024; i++)
+		fputc((i * 31 + i / 977) & 0xff, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+		 "%s -q -o %s --flows %s -- %s -n 1 %s > %s.port & "
+		 "while ! test -s %s.port; do sleep 0.05; done; "
+		 "%s tcp 127.0.0.1 $(cut -d' ' -f2 %s.port) -m 'get\n' "
+		 "> /dev/null; st=$?; wait; rm -f %s.port; exit $st",
+		 SOCKTAP, tf, dir, st_sample("st_sendfile_server"), file, tf,
+		 tf, st_sample("st_client"), tf, tf);
+	cr_assert_eq(st_run(argv, &r), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	want = st_slurp(file, &wn);
+	snprintf(cmd, sizeof(cmd), "%s/*-tcp-*.a2b", dir);
+	cr_assert_eq(glob(cmd, 0, NULL, &g), 0, "no flow file in %s", dir);
+	cr_assert_eq(g.gl_pathc, 1);
+	got = st_slurp(g.gl_pathv[0], &gn);
+	globfree(&g);
+	/* the flow of the server side (A accepted B) is the file */
+	cr_assert_eq(gn, wn, "flow is %zu bytes, file %zu", gn, wn);
+	cr_assert_eq(memcmp(got, want, wn), 0, "flow differs from the file");
+	cr_assert_eq(st_lines_with(r.err, "sendfile", NULL), 0, "%s", r.err);
+	free(got);
+	free(want);
+	st_run_free(&r);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s %s", dir, file, tf);
+	cr_assert_eq(st_run(argv, &r), 0);
+	st_run_free(&r);
+}
+
+/* splice from a pipe into a socket: the bytes cannot be seen, a gap of
+ * the right length is recorded and said. */
+Test(data, splice_is_a_gap, .timeout = 60)
+{
+	int port;
+	char *srv[] = { (char *)st_sample("st_echo_server"), "-n", "1", NULL };
+	pid_t sp = st_server_start(srv, &port);
+	const char *jf = st_tmpfile(".json");
+	char script[1024];
+	char *argv[] = { SOCKTAP, "-q", "--json", (char *)jf, "--",
+			 "/usr/bin/python3", "-c", script, NULL };
+	struct st_run r;
+	char *json;
+
+	cr_assert_gt(sp, 0);
+	snprintf(script, sizeof(script),
+		 "import os, socket\n"
+		 "c = socket.create_connection(('127.0.0.1', %d))\n"
+		 "r, w = os.pipe(); os.write(w, b'x' * 1000)\n"
+		 "n = os.splice(r, c.fileno(), 1000)\n"
+		 "c.shutdown(socket.SHUT_WR); got = b''\n"
+		 "while len(got) < n: got += c.recv(4096)\n"
+		 "print(n, len(got))\n", port);
+	cr_assert_eq(st_run(argv, &r), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_str_eq(r.out, "1000 1000\n");
+	json = st_slurp(jf, NULL);
+	cr_assert_not_null(json);
+	cr_assert_not_null(json_line(json, "\"type\":\"gap\"", "\"len\":1000"),
+			   "%s", json);
+	cr_assert_not_null(json_line(json, "\"type\":\"gap\"", "splice"),
+			   "the reason is given: %s", json);
+	/* the echo of those bytes did come back through recv: recorded */
+	cr_assert_not_null(json_line(json, "\"dir\":\"b2a\"", "\"len\":"),
+			   "%s", json);
+	cr_assert_eq(st_server_wait(sp, 5000), 0);
+	free(json);
+	st_run_free(&r);
+	unlink(jf);
+}
+
+/* MSG_TRUNC on a datagram: what was read is recorded, marked with the
+ * datagram's real length; MSG_OOB bytes are marked out-of-band. */
+Test(data, msg_trunc_and_oob_marked, .timeout = 60)
+{
+	const char *jf = st_tmpfile(".json");
+	char *argv[] = { SOCKTAP, "-q", "--json", (char *)jf, "--",
+		"/usr/bin/python3", "-c",
+		"import socket\n"
+		"a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"a.bind(('127.0.0.1', 0))\n"
+		"b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"b.sendto(b'0123456789', a.getsockname())\n"
+		"print(len(a.recv(4, socket.MSG_TRUNC)))\n"
+		"l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(1)\n"
+		"c = socket.create_connection(l.getsockname())\n"
+		"s, _ = l.accept()\n"
+		"c.send(b'!', socket.MSG_OOB)\n"
+		"print(s.recv(1, socket.MSG_OOB))\n", NULL };
+	struct st_run r;
+	char *json;
+
+	cr_assert_eq(st_run(argv, &r), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_str_eq(r.out, "10\nb'!'\n");
+	json = st_slurp(jf, NULL);
+	cr_assert_not_null(json);
+	cr_assert_not_null(json_line(json, "\"trunc\":true", "\"orig_len\":10"),
+			   "%s", json);
+	cr_assert_not_null(json_line(json, "\"trunc\":true", "\"len\":4"),
+			   "%s", json);
+	cr_assert_not_null(json_line(json, "\"oob\":true", "\"len\":1"),
+			   "%s", json);
+	free(json);
+	st_run_free(&r);
+	unlink(jf);
+}
+
+static long maxrss_of(const char *bytes, const char *dir)
+{
+	char *srv[] = { (char *)st_sample("st_echo_server"), "-n", "1", NULL };
+	int port;
+	pid_t sp = st_server_start(srv, &port);
+	char *argv[] = { SOCKTAP, "-q", "--stats", "-w", "/dev/null",
+			 "--json", "/dev/null", "--hexdump=/dev/null",
+			 "--flows", (char *)dir, "--",
+			 (char *)st_sample("st_client"), "bulk", "127.0.0.1",
+			 (char *)port_s(port), "-b", (char *)bytes, NULL };
+	struct st_run r;
+	const char *p;
+	long rss = -1;
+
+	cr_assert_gt(sp, 0);
+	cr_assert_eq(st_run(argv, &r), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	p = strstr(r.err, "maxrss_kib=");
+	cr_assert_not_null(p, "%s", r.err);
+	sscanf(p, "maxrss_kib=%ld", &rss);
+	cr_assert_eq(st_server_wait(sp, 10000), 0);
+	st_run_free(&r);
+	return rss;
+}
+
+/* Every output on: peak memory is the same for 8 MiB and 256 MiB. */
+Test(data, memory_does_not_grow_with_the_stream, .timeout = 180)
+{
+	const char *d1 = st_tmpfile(".flows"), *d2 = st_tmpfile(".flows");
+	char cmd[512];
+	char *rm[] = { "/bin/sh", "-c", cmd, NULL };
+	struct st_run r;
+	long small = maxrss_of("8m", d1), big = maxrss_of("256m", d2);
+
+	cr_assert_gt(small, 0);
+	cr_assert_lt(big - small, 4096,
+		     "peak RSS grew from %ld KiB to %ld KiB", small, big);
+	cr_assert_lt(big, 32 * 1024, "peak RSS %ld KiB", big);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", d1, d2);
+	cr_assert_eq(st_run(rm, &r), 0);
+	st_run_free(&r);
+}
