@@ -857,3 +857,36 @@ Test(trace, client_modes, .timeout = 120)
 		unlink(tf);
 	}
 }
+
+/* -q on a terminal: a status line redrawn in place; never in a file. */
+Test(trace, live_status_only_on_a_terminal, .timeout = 60)
+{
+	int port;
+	char *srv[] = { (char *)st_sample("st_echo_server"), "-n", "2", NULL };
+	pid_t sp = st_server_start(srv, &port);
+	char cmd[1024];
+	char *tty[] = { "/usr/bin/script", "-qec", cmd, "/dev/null", NULL };
+	char *notty[] = { SOCKTAP, "-q", "--", (char *)st_sample("st_client"),
+			  "bulk", "127.0.0.1", (char *)port_s(port), "-b", "64m",
+			  NULL };
+	struct st_run r;
+
+	cr_assert_gt(sp, 0);
+	/* script(1) gives socktap a pseudo-terminal */
+	snprintf(cmd, sizeof(cmd), "%s -q -- %s bulk 127.0.0.1 %d -b 64m",
+		 SOCKTAP, st_sample("st_client"), port);
+	cr_assert_eq(st_run(tty, &r), 0);
+	cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
+	cr_assert(strstr(r.out, "\rsocktap: 1 conversation, "),
+		  "status line on the tty: %s", r.out);
+	cr_assert(strstr(r.out, "67108864 bytes sent, 67108864 bytes received"),
+		  "final counts: %s", r.out);
+	st_run_free(&r);
+	cr_assert_eq(st_run(notty, &r), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_null(strchr(r.err, '\r'), "no status line in a pipe: %s",
+		       r.err);
+	cr_assert(strstr(r.err, "socktap: 1 conversation\n"), "%s", r.err);
+	cr_assert_eq(st_server_wait(sp, 10000), 0);
+	st_run_free(&r);
+}
