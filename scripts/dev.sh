@@ -11,7 +11,8 @@ cd "$top"
 # Debian packages the build and the tests use.
 packages=(build-essential cmake pkg-config libpcap-dev libnl-3-dev
 	  libnl-idiag-3-dev libcriterion-dev tcpdump tshark wireshark-common
-	  finger curl python3 jq iproute2 clang)
+	  finger curl wget python3 jq iproute2 bsdutils clang dnsutils
+	  redis-server redis-tools openssl)
 
 install_missing() {
 	local missing=() p
