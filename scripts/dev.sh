@@ -39,8 +39,10 @@ case "${1:-}" in
 demo)
 	install_missing
 	build build
-	echo "== socktap -- samples/st_demo"
-	./build/socktap -- ./build/samples/st_demo
+	echo "== socktap -s 40 -w build/demo.pcap -- build/samples/st_demo"
+	./build/socktap -s 40 -w build/demo.pcap -- ./build/samples/st_demo
+	echo "== the capture, as tshark reads it (build/demo.pcap)"
+	tshark -r build/demo.pcap 2>/dev/null | head -20
 	;;
 test)
 	install_missing
