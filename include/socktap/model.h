@@ -153,6 +153,13 @@ struct st_event {
 	const char *note;	/* GAP: why (static text) */
 };
 
+/* Names used by the machine-readable outputs (JSON, flow index). */
+const char *st_origin_name(enum st_origin origin);	/* "connect" ... */
+const char *st_end_name(enum st_end end);		/* "open" ... */
+/* Where an event's bytes start in its direction's stream (gap bytes
+ * included); for FIN, how many bytes the direction carried. */
+uint64_t st_event_offset(const struct st_event *ev);
+
 /* An output: receives every event of the selected conversations. */
 struct st_sink {
 	const char *name;

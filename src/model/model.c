@@ -50,6 +50,41 @@ const char *st_proto_name(enum st_proto proto)
 	return proto_names[proto];
 }
 
+const char *st_origin_name(enum st_origin o)
+{
+	switch (o) {
+	case ST_ORIGIN_CONNECT: return "connect";
+	case ST_ORIGIN_ACCEPT: return "accept";
+	case ST_ORIGIN_PAIR: return "pair";
+	case ST_ORIGIN_MIDSTREAM: return "midstream";
+	case ST_ORIGIN_DGRAM: return "dgram";
+	}
+	return "unknown";
+}
+
+const char *st_end_name(enum st_end e)
+{
+	switch (e) {
+	case ST_END_OPEN: return "open";
+	case ST_END_FIN: return "fin";
+	case ST_END_RESET: return "reset";
+	case ST_END_CLOSED: return "closed";
+	}
+	return "unknown";
+}
+
+/* The model counts an event's bytes into the conversation before handing
+ * it out: the counters minus this event are where it starts. */
+uint64_t st_event_offset(const struct st_event *ev)
+{
+	const struct st_conv *c = ev->conv;
+	uint64_t total = c->bytes[ev->dir] + c->gap_bytes[ev->dir];
+
+	if (ev->type == ST_EV_DATA || ev->type == ST_EV_GAP)
+		return total >= ev->len ? total - ev->len : 0;
+	return total;
+}
+
 enum st_proto st_proto_from(int family, int type, int protocol)
 {
 	type &= 0xf;	/* SOCK_NONBLOCK / SOCK_CLOEXEC are not the type */

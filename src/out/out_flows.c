@@ -450,29 +450,6 @@ static const char index_header[] =
 	"a2b_dgrams\tb2a_dgrams\ta2b_file\tb2a_file\t"
 	"a2b_dgrams_file\tb2a_dgrams_file\ta2b_gaps_file\tb2a_gaps_file\n";
 
-static const char *origin_name(enum st_origin o)
-{
-	switch (o) {
-	case ST_ORIGIN_CONNECT: return "connect";
-	case ST_ORIGIN_ACCEPT: return "accept";
-	case ST_ORIGIN_PAIR: return "pair";
-	case ST_ORIGIN_MIDSTREAM: return "midstream";
-	case ST_ORIGIN_DGRAM: return "dgram";
-	}
-	return "unknown";
-}
-
-static const char *end_name(enum st_end e)
-{
-	switch (e) {
-	case ST_END_OPEN: return "open";
-	case ST_END_FIN: return "fin";
-	case ST_END_RESET: return "reset";
-	case ST_END_CLOSED: return "closed";
-	}
-	return "unknown";
-}
-
 /* A bounded text buffer for one index line. */
 struct line {
 	char buf[4096];
@@ -519,14 +496,14 @@ static int index_row(struct flows *fl, struct fconv *fc,
 	fmt_ts(t2, sizeof(t2), &c->last);
 	snprintf(proto, sizeof(proto), "%s", st_proto_name(c->proto));
 	add(&l, "%" PRIu64 "\t%s\t%s\t%s\t%s\t", c->id, proto,
-	    origin_name(c->origin), a, b);
+	    st_origin_name(c->origin), a, b);
 	for (unsigned i = 0; i < c->npids && i < ST_CONV_MAX_PIDS; i++)
 		add(&l, "%s%d", i ? "," : "", (int)c->pids[i]);
 	if (!c->npids)
 		add(&l, "-");
 	add(&l, "\t");
 	add_comm(&l, c->comm, sizeof(c->comm));
-	add(&l, "\t%s\t%s\t%s", t1, t2, end_name(c->end));
+	add(&l, "\t%s\t%s\t%s", t1, t2, st_end_name(c->end));
 	for (int d = 0; d < 2; d++)
 		add(&l, "\t%" PRIu64, fc->written[d]);
 	for (int d = 0; d < 2; d++)

@@ -160,21 +160,6 @@ static const char *end_name(enum st_end e)
 	return "?";
 }
 
-/*
- * The position of this event in its direction's stream.  The model counts
- * an event's bytes into the conversation before handing it out, so the
- * counters minus this event give where it starts.
- */
-static uint64_t ev_offset(const struct st_event *ev)
-{
-	const struct st_conv *c = ev->conv;
-	uint64_t total = c->bytes[ev->dir] + c->gap_bytes[ev->dir];
-
-	if (ev->type == ST_EV_DATA || ev->type == ST_EV_GAP)
-		return total >= ev->len ? total - ev->len : 0;
-	return total;
-}
-
 /* One hexdump -C row: offset, 16 hex bytes in two groups, |ascii|. */
 static void put_row(struct hexdump *h, enum st_dir d, uint64_t off,
 		    const uint8_t *p, size_t n)
@@ -234,7 +219,7 @@ static void on_open(struct hexdump *h, const struct st_event *ev)
 
 static void on_data(struct hexdump *h, const struct st_event *ev)
 {
-	uint64_t off = ev_offset(ev);
+	uint64_t off = st_event_offset(ev);
 
 	ev_head(h, ev);
 	fprintf(h->f, " %zu bytes @%" PRIu64, ev->len, off);
@@ -261,12 +246,12 @@ static void on_mark(struct hexdump *h, const struct st_event *ev)
 	switch (ev->type) {
 	case ST_EV_GAP:
 		fprintf(h->f, " GAP %zu bytes @%" PRIu64 " (", ev->len,
-			ev_offset(ev));
+			st_event_offset(ev));
 		put_escaped(h->f, ev->note ? ev->note : "unknown");
 		fputc(')', h->f);
 		break;
 	case ST_EV_FIN:
-		fprintf(h->f, " FIN @%" PRIu64, ev_offset(ev));
+		fprintf(h->f, " FIN @%" PRIu64, st_event_offset(ev));
 		break;
 	default:
 		fputs(" RESET", h->f);

@@ -265,41 +265,6 @@ static const char *type_name(enum st_ev_type t)
 	return "unknown";
 }
 
-static const char *origin_name(enum st_origin o)
-{
-	switch (o) {
-	case ST_ORIGIN_CONNECT: return "connect";
-	case ST_ORIGIN_ACCEPT: return "accept";
-	case ST_ORIGIN_PAIR: return "pair";
-	case ST_ORIGIN_MIDSTREAM: return "midstream";
-	case ST_ORIGIN_DGRAM: return "dgram";
-	}
-	return "unknown";
-}
-
-static const char *end_name(enum st_end e)
-{
-	switch (e) {
-	case ST_END_OPEN: return "open";
-	case ST_END_FIN: return "fin";
-	case ST_END_RESET: return "reset";
-	case ST_END_CLOSED: return "closed";
-	}
-	return "unknown";
-}
-
-/* The model counts an event's bytes into the conversation before handing
- * it out: the counters minus this event are where it starts. */
-static uint64_t ev_offset(const struct st_event *ev)
-{
-	const struct st_conv *c = ev->conv;
-	uint64_t total = c->bytes[ev->dir] + c->gap_bytes[ev->dir];
-
-	if (ev->type == ST_EV_DATA || ev->type == ST_EV_GAP)
-		return total >= ev->len ? total - ev->len : 0;
-	return total;
-}
-
 static void put_pair(FILE *f, const char *key, const uint64_t v[2])
 {
 	fprintf(f, ",\"%s\":{\"a2b\":%" PRIu64 ",\"b2a\":%" PRIu64 "}", key,
@@ -310,7 +275,7 @@ static void put_data(struct json *j, const struct st_event *ev)
 {
 	FILE *f = j->f;
 
-	fprintf(f, ",\"offset\":%" PRIu64 ",\"len\":%zu", ev_offset(ev),
+	fprintf(f, ",\"offset\":%" PRIu64 ",\"len\":%zu", st_event_offset(ev),
 		ev->len);
 	if (j->flags & ST_JSON_HEX) {
 		fputs(",\"data_hex\":\"", f);
@@ -332,7 +297,7 @@ static void put_data(struct json *j, const struct st_event *ev)
 
 static void put_end(FILE *f, const struct st_conv *c)
 {
-	fprintf(f, ",\"end\":\"%s\"", end_name(c->end));
+	fprintf(f, ",\"end\":\"%s\"", st_end_name(c->end));
 	put_pair(f, "bytes", c->bytes);
 	put_pair(f, "gap_bytes", c->gap_bytes);
 	put_pair(f, "chunks", c->chunks);
@@ -368,7 +333,7 @@ static int json_event(void *priv, const struct st_event *ev)
 	switch (ev->type) {
 	case ST_EV_OPEN:
 		fprintf(f, ",\"proto\":\"%s\",\"origin\":\"%s\"",
-			st_proto_name(c->proto), origin_name(c->origin));
+			st_proto_name(c->proto), st_origin_name(c->origin));
 		put_endpoint(f, "a", &c->a);
 		put_endpoint(f, "b", &c->b);
 		break;
@@ -377,11 +342,11 @@ static int json_event(void *priv, const struct st_event *ev)
 		break;
 	case ST_EV_GAP:
 		fprintf(f, ",\"offset\":%" PRIu64 ",\"len\":%zu",
-			ev_offset(ev), ev->len);
+			st_event_offset(ev), ev->len);
 		put_str(f, "reason", ev->note ? ev->note : "unknown");
 		break;
 	case ST_EV_FIN:
-		fprintf(f, ",\"offset\":%" PRIu64, ev_offset(ev));
+		fprintf(f, ",\"offset\":%" PRIu64, st_event_offset(ev));
 		break;
 	case ST_EV_RESET:
 		break;
