@@ -70,9 +70,12 @@ int main(void)
 	bad += check("sendmsg iov unmapped", sendmsg(sp[0], &mh, 0), EFAULT);
 	bad += check("sendmsg msghdr unmapped",
 		     sendmsg(sp[0], (struct msghdr *)hole, 0), EFAULT);
+	/* a datagram waits, so the kernel gets as far as the address */
+	bad += check("sendto z", sendto(v, "z", 1, 0, (struct sockaddr *)&a,
+					sizeof(a)), 0);
 	bad += check("recvfrom addrlen unmapped",
-		     recvfrom(u, buf, sizeof(buf), MSG_DONTWAIT,
-			      (struct sockaddr *)buf, (socklen_t *)hole), EFAULT);
+		     recvfrom(u, buf, sizeof(buf), 0, (struct sockaddr *)buf,
+			      (socklen_t *)hole), EFAULT);
 	/* terminal escapes and every byte value, as data */
 	for (int i = 0; i < 64; i++)
 		buf[i] = (char)(i * 4 + (i & 3));
