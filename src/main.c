@@ -60,8 +60,8 @@ static void on_call(void *priv, const struct st_call *call)
 /* An output failed (disk full, closed pipe): say so when it happens. */
 static void on_sink_error(void *arg, const char *name, int err)
 {
-	fprintf(stderr, "socktap: %s output failed: %s; it is no longer "
-		"written, tracing goes on\n", name, strerror(-err));
+	fprintf(stderr, "socktap: %s output failed: %s (socktap will exit "
+		"non-zero)\n", name, strerror(-err));
 }
 
 static void on_stop_signal(int sig)

@@ -252,6 +252,11 @@ void st_model_set_context(struct st_model *m, const struct st_origin_info *who);
  * an anonymous one.  The model keeps it while referenced. */
 struct st_socket *st_model_socket(struct st_model *m, uint64_t ino);
 struct st_socket *st_model_socket_find(struct st_model *m, uint64_t ino);
+/* A socket just made by socket(), accept() or socketpair(): any socket
+ * the model still has under that inode is a dead one whose close is not
+ * handled yet (the kernel reuses inodes at once, and another thread's
+ * stops can arrive first), so it loses the inode to the new one. */
+struct st_socket *st_model_socket_new(struct st_model *m, uint64_t ino);
 void st_socket_ref(struct st_socket *s);
 void st_socket_unref(struct st_model *m, struct st_socket *s,
 		     const struct st_origin_info *who);

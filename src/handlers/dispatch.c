@@ -327,7 +327,7 @@ struct st_socket *st_h_new_fd(struct st_hctx *c, int fd, bool full)
 
 	if (st_resolve_fd_inode(c->task->tid, fd, &ino) < 0)
 		ino = 0;
-	s = st_model_socket(c->h->model, ino);
+	s = st_model_socket_new(c->h->model, ino);
 	if (!s)
 		return NULL;
 	st_h_watch(c, fd);

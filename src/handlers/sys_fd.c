@@ -24,9 +24,17 @@ enum st_entry_verdict st_sys_close_entry(struct st_hctx *c)
 
 void st_sys_close_exit(struct st_hctx *c)
 {
-	/* Linux frees the fd even when close reports EINTR or EIO */
-	if (c->task->call.err != EBADF)
-		st_fdtable_close(c->task->fdt, c->task->fd);
+	struct st_socket *now = NULL;
+
+	/* Linux frees the fd even when close reports EINTR or EIO.  Another
+	 * thread sharing the table may already have got the number back
+	 * (its socket() exit handled before this one): then it is not ours
+	 * to drop. */
+	if (c->task->call.err == EBADF ||
+	    st_fdtable_lookup(c->task->fdt, c->task->fd, &now) !=
+	    ST_FD_SOCKET || now != c->task->sock)
+		return;
+	st_fdtable_close(c->task->fdt, c->task->fd);
 }
 
 enum st_entry_verdict st_sys_close_range_entry(struct st_hctx *c)

@@ -503,6 +503,19 @@ struct st_socket *st_model_socket(struct st_model *m, uint64_t ino)
 	return s;
 }
 
+static void sock_unlink(struct st_model *m, struct st_socket *s);
+
+struct st_socket *st_model_socket_new(struct st_model *m, uint64_t ino)
+{
+	struct st_socket *old = st_model_socket_find(m, ino);
+
+	if (old) {
+		sock_unlink(m, old);
+		old->ino = 0;	/* anonymous now: freed by its last unref */
+	}
+	return st_model_socket(m, ino);
+}
+
 void st_socket_set_type(struct st_socket *s, int family, int type,
 			int protocol)
 {
@@ -768,8 +781,12 @@ int st_model_finish(struct st_model *m, const struct timespec *now)
 		if (!m->sinks[i].finish)
 			continue;
 		r = m->sinks[i].finish(m->sinks[i].priv);
-		if (r < 0 && !m->sink_err[i])
+		if (r < 0 && !m->sink_err[i]) {
 			m->sink_err[i] = r;
+			if (m->on_error)
+				m->on_error(m->on_error_arg,
+					    m->sinks[i].name, r);
+		}
 	}
 	for (unsigned i = 0; i < m->nsinks; i++)
 		if (m->sink_err[i])

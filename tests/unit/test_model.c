@@ -384,3 +384,17 @@ Test(conv, wildcard_udp_gets_routed_source_and_dedups)
 	st_socket_unref(m, cl, &who);
 	st_socket_unref(m, sv, &who);
 }
+
+Test(conv, new_socket_takes_a_reused_inode_over)
+{
+	struct st_socket *old = st_model_socket(m, 111), *fresh;
+
+	st_socket_ref(old);
+	fresh = st_model_socket_new(m, 111);
+	cr_assert_neq(fresh, old, "a socket() result is never an old socket");
+	cr_assert_eq(st_model_socket_find(m, 111), fresh);
+	st_socket_ref(fresh);
+	st_socket_unref(m, old, &who);	/* the late close of the old one */
+	cr_assert_eq(st_model_socket_find(m, 111), fresh, "untouched");
+	st_socket_unref(m, fresh, &who);
+}

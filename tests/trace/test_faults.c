@@ -1,0 +1,167 @@
+/*
+ * Faults and hard process shapes: the right exit status, no hang, and
+ * every conversation accounted for.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "trace/runner.h"
+
+/* Runs socktap -q on procs with args; returns the trace (stderr). */
+static char *procs(struct st_run *r, const char *a1, const char *a2)
+{
+	char *argv[] = { ST_BIN, "-q", "--", ST_PROCS, (char *)a1,
+			 (char *)a2, "9", NULL };
+
+	if (!a2) {
+		argv[5] = "9";
+		argv[6] = NULL;
+	}
+	cr_assert_eq(st_run(argv, r), 0);
+	return r->err;
+}
+
+static int udp_rows(const char *t)
+{
+	return st_lines_with(t, " UDP ", "-> 127.0.0.1:9 ", NULL);
+}
+
+Test(faults, leader_exits_threads_talk_on, .timeout = 60)
+{
+	struct st_run r;
+	char *t = procs(&r, "leader-exits", NULL);
+
+	cr_assert_eq(r.status, 0, "%s", t);
+	cr_assert_str_eq(r.out, "OK\n");
+	cr_assert_eq(udp_rows(t), 2, "both threads' datagrams: %s", t);
+	st_run_free(&r);
+}
+
+Test(faults, non_leader_thread_execs, .timeout = 60)
+{
+	struct st_run r;
+	char *t = procs(&r, "nonleader-exec", NULL);
+
+	cr_assert_eq(r.status, 0, "%s", t);
+	cr_assert_str_eq(r.out, "OK\n");
+	cr_assert_eq(udp_rows(t), 2, "before and after the exec: %s", t);
+	st_run_free(&r);
+}
+
+Test(faults, vfork_and_exec, .timeout = 60)
+{
+	struct st_run r;
+	char *t = procs(&r, "vfork", NULL);
+
+	cr_assert_eq(r.status, 0, "%s", t);
+	cr_assert_eq(udp_rows(t), 2, "child and parent: %s", t);
+	st_run_free(&r);
+}
+
+Test(faults, many_children_each_talking, .timeout = 60)
+{
+	struct st_run r;
+	char *t = procs(&r, "forks", "40");
+
+	cr_assert_eq(r.status, 0, "%s", t);
+	cr_assert_str_eq(r.out, "OK\n");
+	cr_assert_eq(udp_rows(t), 40, "%s", t);
+	cr_assert(strstr(t, "socktap: 40 conversations"), "%s", t);
+	st_run_free(&r);
+}
+
+/* The traced command killed with SIGKILL in the middle of a transfer:
+ * socktap reports 137, and the pcap it wrote is complete and readable. */
+Test(faults, sigkill_mid_transfer, .timeout = 60)
+{
+	const char *pcap = st_tmpfile(".pcap");
+	char script[1024];
+	char *argv[] = { ST_BIN, "-q", "-w", (char *)pcap, "--", "/bin/sh",
+			 "-c", script, NULL };
+	char *check[] = { "/usr/bin/capinfos", "-c", (char *)pcap, NULL };
+	struct st_run r;
+
+	snprintf(script, sizeof(script),
+		 "%s -n 1 > %s.port & "
+		 "while ! test -s %s.port; do sleep 0.05; done; "
+		 "%s bulk 127.0.0.1 $(cut -d' ' -f2 %s.port) -b 1024m & c=$!; "
+		 "sleep 0.5; kill -KILL $c; wait $c; st=$?; "
+		 "kill %%1 2>/dev/null; rm -f %s.port; exit $st",
+		 st_sample("st_echo_server"), pcap, pcap,
+		 st_sample("st_client"), pcap, pcap);
+	cr_assert_eq(st_run(argv, &r), 0);
+	cr_assert_eq(r.status, 137, "%s", r.err);
+	st_run_free(&r);
+	cr_assert_eq(st_run(check, &r), 0);
+	cr_assert_eq(r.status, 0, "capinfos: %s", r.err);
+	cr_assert(strstr(r.out, "Number of packets"), "%s", r.out);
+	cr_assert_null(strstr(r.err, "appears to have been cut short"),
+		       "%s", r.err);
+	st_run_free(&r);
+	unlink(pcap);
+}
+
+/* A full disk: said when it happens, tracing goes on, exit non-zero. */
+Test(faults, output_on_a_full_disk, .timeout = 60)
+{
+	char *argv[] = { ST_BIN, "-q", "-w", "/dev/full", "--",
+			 (char *)st_sample("st_unix"), "pair", NULL };
+	struct st_run r;
+
+	cr_assert_eq(st_run(argv, &r), 0);
+	cr_assert_eq(r.status, 1, "%s", r.err);
+	cr_assert(strstr(r.out, "parent got: ping from child"),
+		  "the command ran to its end: %s", r.out);
+	cr_assert(strstr(r.err, "output failed: No space left on device"),
+		  "%s", r.err);
+	cr_assert(strstr(r.err, "socktap: 1 conversation"),
+		  "tracing went on: %s", r.err);
+	st_run_free(&r);
+}
+
+/* 10,000 connections one after the other, then 500 open at once. */
+Test(faults, many_connections, .timeout = 120)
+{
+	char *seq[] = { ST_BIN, "-q", "--", "/usr/bin/python3", "-c",
+		"import socket, threading\n"
+		"s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1024)\n"
+		"p = s.getsockname()[1]; N = 10000\n"
+		"def serve():\n"
+		"    for i in range(N):\n"
+		"        c, _ = s.accept(); c.sendall(c.recv(100)); c.close()\n"
+		"t = threading.Thread(target=serve); t.start()\n"
+		"for i in range(N):\n"
+		"    c = socket.create_connection(('127.0.0.1', p))\n"
+		"    c.sendall(b'x%d' % i); assert c.recv(100) == b'x%d' % i\n"
+		"    c.close()\n"
+		"t.join(); print('ok')\n", NULL };
+	char *conc[] = { ST_BIN, "-q", "--", "/usr/bin/python3", "-c",
+		"import socket, resource\n"
+		"resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))\n"
+		"s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1024)\n"
+		"cs = [socket.create_connection(s.getsockname())"
+		" for i in range(500)]\n"
+		"ss = [s.accept()[0] for i in range(500)]\n"
+		"for i, c in enumerate(cs): c.sendall(b'y%d' % i)\n"
+		"assert all(x.recv(100) == b'y%d' % i for i, x in enumerate(ss))\n"
+		"print('ok')\n", NULL };
+	struct st_run r;
+
+	cr_assert_eq(st_run(seq, &r), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.err, "socktap: 10000 conversations"),
+		  "both ends traced, one conversation each");
+	st_run_free(&r);
+	cr_assert_eq(st_run(conc, &r), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.err, "socktap: 500 conversations"), "%.300s",
+		  r.err);
+	cr_assert_eq(st_lines_with(r.err, " TCP ", "FIN both", NULL), 500,
+		     "every connection closed by both sides");
+	st_run_free(&r);
+}
