@@ -703,7 +703,9 @@ static enum st_dec_status tls_feed(void *state, struct st_dec_input *in,
 			if (st_rd_skip(&in->rd, 5) != ST_DEC_OK)
 				return ST_DEC_INVALID;
 			d->in_rec = true;
-			if (d->encrypted || d->rtype == 23) {
+			/* TLS 1.3's compatibility CCS is plaintext: not counted */
+			if ((d->encrypted && !(d->rtype == 20 && st->tls13)) ||
+			    d->rtype == 23) {
 				if (!d->enc_bytes && !d->enc_recs)
 					d->enc_offset = in->offset;
 				d->enc_recs++;
@@ -722,7 +724,7 @@ static enum st_dec_status tls_feed(void *state, struct st_dec_input *in,
 			/* protected, or TLS 1.3's compatibility CCS */
 			if (st_rd_skip(&in->rd, n) != ST_DEC_OK)
 				return ST_DEC_INVALID;
-			if (d->rtype == 20 && !d->encrypted) {
+			if (d->rtype == 20 && (!d->encrypted || st->tls13)) {
 				d->rleft -= n;
 				if (!d->rleft)
 					d->in_rec = false;

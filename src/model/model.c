@@ -669,7 +669,10 @@ static struct st_conv *dgram_conv(struct st_model *m, struct st_socket *s,
 	}
 	/* the peer socket is traced too and already has this pair */
 	c = conv_find(m, s->proto, peer, &local);
-	if (c && !(c->traced_sides & 2) && c->origin == ST_ORIGIN_DGRAM) {
+	/* (or its connected socket: a connected client, an unconnected
+	 * server) */
+	if (c && !(c->traced_sides & 2) &&
+	    (c->origin == ST_ORIGIN_DGRAM || c->origin == ST_ORIGIN_CONNECT)) {
 		c->traced_sides |= 2;
 		c->sock[1] = s;
 		c->both_traced = true;
@@ -721,8 +724,9 @@ static int record(struct st_model *m, struct st_socket *s, bool send,
 
 	if (!c)
 		return 0;
-	/* Both ends traced: every byte is recorded once, by its sender. */
-	if (!send && (c->traced_sides & (side ? 1u : 2u)))
+	/* Both ends traced: every byte is recorded once, by its sender (also
+	 * after the sender closed: what it wrote was recorded then). */
+	if (!send && ((c->traced_sides & (side ? 1u : 2u)) || c->both_traced))
 		return 0;
 	ev.conv = c;
 	ev.dir = dir_of(side, send);

@@ -398,3 +398,43 @@ Test(conv, new_socket_takes_a_reused_inode_over)
 	cr_assert_eq(st_model_socket_find(m, 111), fresh, "untouched");
 	st_socket_unref(m, fresh, &who);
 }
+
+Test(conv, both_ends_reads_after_the_sender_closed_count_once)
+{
+	struct st_endpoint cl = ep4("127.0.0.1", 50100), sv = ep4("127.0.0.1", 80);
+	struct st_socket *a = tcp_sock(121, cl, sv), *b = tcp_sock(122, sv, cl);
+	struct st_conv *c;
+
+	st_socket_ref(a);
+	st_socket_ref(b);
+	st_model_connected(m, a, ST_ORIGIN_CONNECT, &who);
+	st_model_connected(m, b, ST_ORIGIN_ACCEPT, &who);
+	c = a->conv;
+	st_model_data(m, b, true, (const uint8_t *)"bye", 3, 0, 0, NULL, &who);
+	st_socket_unref(m, b, &who);	/* the server closes first */
+	st_model_data(m, a, false, (const uint8_t *)"bye", 3, 0, 0, NULL, &who);
+	cr_assert_eq(c->bytes[ST_DIR_B_TO_A], 3, "not 6");
+	st_socket_unref(m, a, &who);
+}
+
+Test(conv, connected_udp_client_and_unconnected_server_are_one)
+{
+	struct st_endpoint cl = ep4("127.0.0.1", 40200), sv = ep4("127.0.0.1", 53);
+	struct st_socket *a = st_model_socket(m, 131), *b = st_model_socket(m, 132);
+
+	st_socket_set_type(a, AF_INET, SOCK_DGRAM, 0);
+	st_socket_set_type(b, AF_INET, SOCK_DGRAM, 0);
+	a->local = cl;
+	a->peer = sv;
+	b->local = sv;
+	st_socket_ref(a);
+	st_socket_ref(b);
+	st_model_connected(m, a, ST_ORIGIN_CONNECT, &who);
+	st_model_data(m, a, true, (const uint8_t *)"q", 1, ST_EVF_DGRAM, 0, NULL, &who);
+	st_model_data(m, b, false, (const uint8_t *)"q", 1, ST_EVF_DGRAM, 0, &cl, &who);
+	st_model_data(m, b, true, (const uint8_t *)"r", 1, ST_EVF_DGRAM, 0, &cl, &who);
+	cr_assert_eq(st_model_conv_count(m), 1);
+	cr_assert_eq(count(ST_EV_DATA), 2);
+	st_socket_unref(m, a, &who);
+	st_socket_unref(m, b, &who);
+}
