@@ -1,0 +1,260 @@
+/*
+ * Ground truth for streams and datagrams: real programs on loopback,
+ * captured by tcpdump and traced by socktap in the same run.  For every
+ * conversation, tshark's follow (raw) of socktap's pcap must give the
+ * endpoints (both ways) and the bytes of each direction that tshark's
+ * follow of the tcpdump capture gives, and so must socktap's flow files;
+ * socktap's pcap passes tshark's expert checks (checksums validated) and
+ * capinfos.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "truth/truth_util.h"
+
+TestSuite(wire, .init = tu_init, .fini = tu_fini, .timeout = 60);
+
+/* An echo server (argv after the program name) on a fresh port. */
+static int echo(char *const args[])
+{
+	char *argv[16] = { TU_SAMPLE("st_echo_server") };
+	int n = 1;
+
+	for (int i = 0; args && args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return tu_server(argv, NULL);
+}
+
+static void bpf_port(char *buf, size_t size, const char *proto, int port)
+{
+	snprintf(buf, size, "%s port %d", proto, port);
+}
+
+/* One TCP client of a sample program against one server port, traced;
+ * the whole comparison, nstreams conversations. */
+static void tcp_case(struct tu_case *k, const char *name, int port,
+		     char *const cmd[], int nstreams)
+{
+	struct tu_capture cap;
+	char bpf[64], dfilter[64];
+
+	tu_case_init(k, name, false);
+	bpf_port(bpf, sizeof(bpf), "tcp", port);
+	snprintf(dfilter, sizeof(dfilter), "tcp.port==%d", port);
+	tu_capture_start(&cap, k->wire, bpf);
+	tu_socktap(k, NULL, cmd);
+	tu_capture_stop(&cap);
+	tu_check_run(k, "tcp", dfilter, &port, 1, nstreams, NULL);
+}
+
+/* The trace shows what the case is about (else it tests nothing). */
+static void trace_shows(const struct tu_case *k, const char *what)
+{
+	char *tr = tu_slurp(k->trace, NULL);
+
+	cr_assert_not_null(tr, "no trace %s", k->trace);
+	cr_assert_not_null(strstr(tr, what), "the trace has no %s: the case "
+			   "does not test what it should", what);
+	free(tr);
+}
+
+Test(wire, wget_peek_keepalive)
+{
+	struct tu_case k;
+	struct tu_capture cap;
+	struct tu_streams w;
+	char www[300], body[400], got[400], url1[96], url2[96], bpf[64];
+	char dfilter[64];
+	char *wget[] = { "wget", "-q", "-O", got, url1, url2, NULL };
+	int port;
+
+	tu_case_init(&k, "wget", false);
+	snprintf(www, sizeof(www), "%s/www", tu_tmp());
+	cr_assert_eq(mkdir(www, 0700), 0);
+	snprintf(body, sizeof(body), "%s/a.bin", www);
+	tu_make_file(body, 2u << 20, 7);
+	snprintf(body, sizeof(body), "%s/b.txt", www);
+	tu_make_file(body, 5000, 8);
+	snprintf(got, sizeof(got), "%s/got", tu_tmp());
+	port = tu_http_server(www, NULL);
+	snprintf(url1, sizeof(url1), "http://127.0.0.1:%d/a.bin", port);
+	snprintf(url2, sizeof(url2), "http://127.0.0.1:%d/b.txt", port);
+	bpf_port(bpf, sizeof(bpf), "tcp", port);
+	snprintf(dfilter, sizeof(dfilter), "tcp.port==%d", port);
+
+	tu_capture_start(&cap, k.wire, bpf);
+	tu_socktap(&k, NULL, wget);
+	tu_capture_stop(&cap);
+	tu_check_run(&k, "tcp", dfilter, &port, 1, 1, &w);
+	cr_assert_gt(w.s[0].data[1].len, (2u << 20) + 5000,
+		     "both bodies over one kept-alive connection");
+	tu_streams_free(&w);
+
+	trace_shows(&k, "MSG_PEEK");
+}
+
+Test(wire, udp_two_peers_one_socket)
+{
+	struct tu_case k;
+	struct tu_capture cap;
+	char *u[] = { "-u", "-n", "1", NULL };
+	int ports[2];
+	char p1[16], p2[16], bpf[96], dfilter[96];
+	char *cmd[] = { TU_SAMPLE("st_udp_peers"), "127.0.0.1", p1, p2,
+			NULL };
+
+	ports[0] = echo(u);
+	ports[1] = echo(u);
+	snprintf(p1, sizeof(p1), "%d", ports[0]);
+	snprintf(p2, sizeof(p2), "%d", ports[1]);
+	snprintf(bpf, sizeof(bpf), "udp and (port %d or port %d)", ports[0],
+		 ports[1]);
+	snprintf(dfilter, sizeof(dfilter), "udp.port==%d || udp.port==%d",
+		 ports[0], ports[1]);
+	tu_case_init(&k, "udp_peers", false);
+	tu_capture_start(&cap, k.wire, bpf);
+	tu_socktap(&k, NULL, cmd);
+	tu_capture_stop(&cap);
+	tu_check_run(&k, "udp", dfilter, ports, 2, 2, NULL);
+}
+
+Test(wire, ipv6_tcp)
+{
+	struct tu_case k;
+	char *six[] = { "-6", NULL };
+	int port = echo(six);
+	char p[16];
+	char *cmd[] = { TU_SAMPLE("st_client"), "tcp", "::1", p, "-m",
+			"over IPv6 loopback, echoed back\n", NULL };
+
+	snprintf(p, sizeof(p), "%d", port);
+	tcp_case(&k, "ipv6", port, cmd, 1);
+}
+
+Test(wire, writev)
+{
+	struct tu_case k;
+	int port = echo(NULL);
+	char p[16];
+	char *cmd[] = { TU_SAMPLE("st_client"), "writev", "127.0.0.1", p,
+			"-m", "gathered from several iovecs\n", NULL };
+
+	snprintf(p, sizeof(p), "%d", port);
+	tcp_case(&k, "writev", port, cmd, 1);
+	trace_shows(&k, "writev(");
+}
+
+Test(wire, nonblock_short_writes)
+{
+	struct tu_case k;
+	int port = echo(NULL);
+	char p[16];
+	char *cmd[] = { TU_SAMPLE("st_client"), "nonblock", "127.0.0.1", p,
+			"-b", "4m", NULL };
+
+	snprintf(p, sizeof(p), "%d", port);
+	tcp_case(&k, "nonblock", port, cmd, 1);
+	trace_shows(&k, "EAGAIN");
+}
+
+Test(wire, bulk_writes_over_64k)
+{
+	struct tu_case k;
+	int port = echo(NULL);
+	char p[16];
+	char *cmd[] = { TU_SAMPLE("st_client"), "bulk", "127.0.0.1", p,
+			"-b", "8m", "-w", "1m", NULL };
+
+	snprintf(p, sizeof(p), "%d", port);
+	tcp_case(&k, "bulk", port, cmd, 1);
+	trace_shows(&k, ", 1048576) = 1048576");
+}
+
+Test(wire, threads_8_streams)
+{
+	struct tu_case k;
+	char *t[] = { "-t", "-n", "8", NULL };
+	int port = echo(t);
+	char p[16];
+	char *cmd[] = { TU_SAMPLE("st_threads"), "8", "127.0.0.1", p, NULL };
+
+	snprintf(p, sizeof(p), "%d", port);
+	tcp_case(&k, "threads", port, cmd, 8);
+}
+
+/* The server is traced: sendfile's payload is read back from the file. */
+Test(wire, sendfile_server)
+{
+	struct tu_case k;
+	struct tu_capture cap;
+	struct tu_streams w;
+	char file[300], line[128], p[16], bpf[64], dfilter[64];
+	char *srv[] = { TU_SAMPLE("st_sendfile_server"), file, NULL };
+	char *cli[] = { TU_SAMPLE("st_client"), "tcp", "127.0.0.1", p, "-m",
+			"GET /file\n", NULL };
+	char *got, *want;
+	size_t got_len, want_len;
+	int out, port, st;
+	pid_t tap;
+
+	tu_case_init(&k, "sendfile", false);
+	snprintf(file, sizeof(file), "%s/payload.bin", tu_tmp());
+	tu_make_file(file, 3u << 20, 11);
+	tap = tu_socktap_bg(&k, NULL, srv, &out);
+	cr_assert(tu_wait_line(out, "PORT ", line, sizeof(line), 20000),
+		  "the traced server did not start");
+	port = atoi(line + 5);
+	snprintf(p, sizeof(p), "%d", port);
+	bpf_port(bpf, sizeof(bpf), "tcp", port);
+	snprintf(dfilter, sizeof(dfilter), "tcp.port==%d", port);
+
+	tu_capture_start(&cap, k.wire, bpf);
+	st = tu_run(cli, &got, &got_len, NULL);
+	cr_assert_eq(st, 0, "st_client exited %d", st);
+	cr_assert_eq(tu_wait(tap), 0, "socktap -- st_sendfile_server failed");
+	close(out);
+	tu_capture_stop(&cap);
+
+	want = tu_slurp(file, &want_len);
+	cr_assert(got_len == want_len && !memcmp(got, want, want_len),
+		  "the client got %zu bytes of %zu", got_len, want_len);
+	tu_check_run(&k, "tcp", dfilter, &port, 1, 1, &w);
+	/* the server is node 1: the whole file, nothing else */
+	cr_assert_eq(w.s[0].data[1].len, want_len);
+	cr_assert_eq(memcmp(w.s[0].data[1].p, want, want_len), 0);
+	tu_streams_free(&w);
+	trace_shows(&k, "sendfile(");
+	free(got);
+	free(want);
+}
+
+/* The real finger client on port 79, in a network namespace. */
+Test(wire, finger_netns)
+{
+	struct tu_case k;
+	struct tu_capture cap;
+	struct tu_streams w;
+	char why[256];
+	char *fingerd[] = { TU_SAMPLE("st_fingerd"), "-p", "79", NULL };
+	char *finger[] = { "finger", "root@127.0.0.1", NULL };
+	int port = 79;
+
+	if (!tu_netns_new(why, sizeof(why)))
+		cr_skip_test("no network namespace: %s", why);
+	cr_assert_eq(tu_server(fingerd, NULL), 79);
+	tu_case_init(&k, "finger", false);
+	tu_capture_start(&cap, k.wire, "tcp port 79");
+	tu_socktap(&k, NULL, finger);
+	tu_capture_stop(&cap);
+	tu_check_run(&k, "tcp", "tcp.port==79", &port, 1, 1, &w);
+	cr_assert_eq(w.s[0].data[0].len, 6, "the query is \"root\\r\\n\"");
+	cr_assert_eq(memcmp(w.s[0].data[0].p, "root\r\n", 6), 0);
+	cr_assert_gt(w.s[0].data[1].len, 0);
+	tu_streams_free(&w);
+}
