@@ -86,6 +86,18 @@ void st_options_usage(FILE *f)
 "See socktap(1).\n", f);
 }
 
+/* An output given twice would silently lose the first: refuse. */
+static int set_once(const char **slot, const char *opt, const char *val,
+		    char *err, size_t errlen)
+{
+	if (*slot) {
+		snprintf(err, errlen, "%s given twice", opt);
+		return -EINVAL;
+	}
+	*slot = val;
+	return 0;
+}
+
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -132,7 +144,8 @@ int st_options_parse(int argc, char **argv, struct st_options *o, char *err,
 			o->pids[o->npids++] = (pid_t)v;
 			break;
 		case 'o':
-			o->output = optarg;
+			if (set_once(&o->output, "-o", optarg, err, errlen))
+				return -EINVAL;
 			break;
 		case 's':
 			if (parse_uint(optarg, 1u << 20, &v) < 0) {
@@ -176,7 +189,8 @@ int st_options_parse(int argc, char **argv, struct st_options *o, char *err,
 			o->decode_live = true;
 			break;
 		case 'w':
-			o->pcap = optarg;
+			if (set_once(&o->pcap, "-w", optarg, err, errlen))
+				return -EINVAL;
 			break;
 		case OPT_PCAPNG:
 			o->pcapng = true;
@@ -189,10 +203,12 @@ int st_options_parse(int argc, char **argv, struct st_options *o, char *err,
 			o->hexdump_file = optarg;
 			break;
 		case OPT_FLOWS:
-			o->flows = optarg;
+			if (set_once(&o->flows, "--flows", optarg, err, errlen))
+				return -EINVAL;
 			break;
 		case OPT_JSON:
-			o->json = optarg;
+			if (set_once(&o->json, "--json", optarg, err, errlen))
+				return -EINVAL;
 			break;
 		case 'h':
 			o->help = true;

@@ -54,6 +54,12 @@ Test(badinput, missing_and_bad_arguments)
 	expect_error(b, "invalid string limit", 2);
 	expect_error(c, "invalid pid", 2);
 	expect_error(d, "not both", 2);
+	{
+		char *e[] = { SOCKTAP, "-w", "a.pcap", "-w", "b.pcap", "--",
+			      "/bin/true", NULL };
+
+		expect_error(e, "-w given twice", 2);
+	}
 }
 
 Test(badinput, command_not_runnable)
