@@ -34,7 +34,9 @@ for tc in ET.parse(sys.argv[1]).iter("testcase"):
     for k in ("failure", "error", "skipped"):
         if tc.find(k) is not None:
             kind = k
-    rows.append("%s.%s %s" % (tc.get("classname"), tc.get("name"), kind))
+    cls = tc.get("classname")
+    name = "%s.%s" % (cls, tc.get("name")) if cls else tc.get("name")
+    rows.append("%s %s" % (name, kind))
 print("\n".join(sorted(rows)))
 PY
 }
