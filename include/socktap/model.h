@@ -280,6 +280,11 @@ int st_model_data(struct st_model *m, struct st_socket *s, bool send,
 		  const uint8_t *data, size_t len, unsigned flags,
 		  size_t orig_len, const struct st_endpoint *peer,
 		  const struct st_origin_info *who);
+/* Would bytes s sends (or receives) be recorded?  false when they would
+ * be dropped anyway (the other end is traced and records them, or the
+ * filter left the conversation out): the caller need not read them. */
+bool st_model_wants_data(const struct st_model *m, const struct st_socket *s,
+			 bool send);
 int st_model_gap(struct st_model *m, struct st_socket *s, bool send,
 		 size_t len, const char *why, const struct st_endpoint *peer,
 		 const struct st_origin_info *who);

@@ -507,6 +507,17 @@ size_t st_h_data(struct st_hctx *c, struct st_socket *s, bool send,
 	size_t off = 0, plen = 0;
 
 	st_h_who(c, c->task->fd, &who);
+	preview = preview && h->calls.on_call;	/* -q prints no lines */
+	if (!st_model_wants_data(h->model, s, send)) {
+		/* dropped anyway: copy at most what the trace line shows */
+		ssize_t n = 0;
+
+		if (preview && len)
+			n = st_mem_read(c->task->tid, addr, h->preview,
+					len < sizeof(h->preview) ? len
+					: sizeof(h->preview));
+		return n > 0 ? (size_t)n : 0;
+	}
 	if (len == 0) {
 		st_model_data(h->model, s, send, h->buf, 0, flags, orig_len,
 			      peer, &who);
@@ -554,6 +565,7 @@ size_t st_h_data_iov(struct st_hctx *c, struct st_socket *s, bool send,
 	uint64_t i = 0;
 
 	st_h_who(c, c->task->fd, &who);
+	preview = preview && h->calls.on_call;	/* -q prints no lines */
 	if (iovcnt > ST_IOV_MAX)
 		iovcnt = ST_IOV_MAX;
 	/* gather into the scratch buffer, then hand over in pieces */

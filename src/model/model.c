@@ -748,6 +748,20 @@ static int record(struct st_model *m, struct st_socket *s, bool send,
 	return 0;
 }
 
+bool st_model_wants_data(const struct st_model *m, const struct st_socket *s,
+			 bool send)
+{
+	const struct st_conv *c = s->conv;
+
+	/* unconnected datagrams: which conversation depends on the peer */
+	if (!c || c->ended)
+		return true;
+	if (!c->selected)
+		return false;
+	return send || !(c->both_traced ||
+			 (c->traced_sides & (s->conv_side ? 1u : 2u)));
+}
+
 int st_model_data(struct st_model *m, struct st_socket *s, bool send,
 		  const uint8_t *data, size_t len, unsigned flags,
 		  size_t orig_len, const struct st_endpoint *peer,
