@@ -165,3 +165,72 @@ Test(faults, many_connections, .timeout = 120)
 		     "every connection closed by both sides");
 	st_run_free(&r);
 }
+
+/* Stopping socktap (SIGINT, SIGTERM, SIGHUP; launch and attach) leaves
+ * every output complete and readable: pcap, flows index, JSON. */
+static void stop_and_check(int sig, bool attach)
+{
+	const char *dir = st_tmpfile(".out");
+	char cmd[2048];
+	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	struct st_run r;
+
+	/* a client that talks every 50 ms for 20 s; socktap is stopped
+	 * after 1 s, by pid */
+	snprintf(cmd, sizeof(cmd),
+		"set -e; mkdir -p %s; cd %s\n"
+		"python3 -c '\n"
+		"import socket, time\n"
+		"s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"for i in range(400):\n"
+		"    s.sendto(b\"tick %%d\" %% i, (\"127.0.0.1\", 9)); time.sleep(0.05)\n"
+		"' & c=$!\n"
+		"%s\n"
+		"sleep 1; kill -%d $t; wait $t || true\n"
+		"kill $c 2>/dev/null || true; wait $c 2>/dev/null || true\n"
+		"capinfos -c out.pcap | grep -q 'Number of packets'\n"
+		"test -s flows/index.tsv\n"
+		"jq -e 'select(.type==\"end\")' out.json > /dev/null\n"
+		"echo complete\n",
+		dir, dir,
+		attach ? "sleep 0.3; " ST_BIN " -q -w out.pcap --json out.json "
+			 "--flows flows -p $c 2>/dev/null & t=$!"
+		       : ST_BIN " -q -w out.pcap --json out.json --flows flows "
+			 "-- sh -c 'sleep 20' 2>/dev/null & t=$!",
+		sig);
+	if (!attach) {
+		/* launch mode traces its own talker */
+		snprintf(cmd, sizeof(cmd),
+			"set -e; mkdir -p %s; cd %s\n"
+			"%s -q -w out.pcap --json out.json --flows flows -- "
+			"python3 -c '\n"
+			"import socket, time\n"
+			"s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+			"for i in range(400):\n"
+			"    s.sendto(b\"tick %%d\" %% i, (\"127.0.0.1\", 9)); time.sleep(0.05)\n"
+			"' 2>/dev/null & t=$!\n"
+			"sleep 1; kill -%d $t; wait $t || true\n"
+			"capinfos -c out.pcap | grep -q 'Number of packets'\n"
+			"test -s flows/index.tsv\n"
+			"jq -e 'select(.type==\"end\")' out.json > /dev/null\n"
+			"echo complete\n", dir, dir, ST_BIN, sig);
+	}
+	cr_assert_eq(st_run(sh, &r), 0);
+	cr_assert_eq(r.status, 0, "signal %d attach %d: %s %s", sig, attach,
+		     r.out, r.err);
+	cr_assert_str_eq(r.out, "complete\n");
+	st_run_free(&r);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(st_run(sh, &r), 0);
+	st_run_free(&r);
+}
+
+Test(faults, outputs_complete_after_stop_signals, .timeout = 120)
+{
+	stop_and_check(SIGINT, true);
+	stop_and_check(SIGTERM, true);
+	stop_and_check(SIGHUP, true);
+	stop_and_check(SIGINT, false);
+	stop_and_check(SIGTERM, false);
+	stop_and_check(SIGHUP, false);
+}
