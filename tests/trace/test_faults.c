@@ -234,3 +234,54 @@ Test(faults, outputs_complete_after_stop_signals, .timeout = 120)
 	stop_and_check(SIGTERM, false);
 	stop_and_check(SIGHUP, false);
 }
+
+/* Job control in a real terminal (tmux): Ctrl-Z stops the traced program
+ * and socktap, fg resumes both, the program goes on counting. */
+Test(faults, job_control_in_a_terminal, .timeout = 60)
+{
+	char session[64], cmd[4096];
+	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	struct st_run r;
+	int before = -1, after = -1;
+	const char *last;
+
+	snprintf(session, sizeof(session), "st%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd),
+		"tmux new-session -d -s %s -x 120 -y 30 bash --norc || exit 99\n"
+		"tmux send-keys -t %s '%s -q -- python3 -c \"import time\n"
+		"for i in range(1000): print(\\\"n\\\", i, flush=True); "
+		"time.sleep(0.1)\"' Enter\n"
+		"sleep 1.5; tmux send-keys -t %s C-z; sleep 0.5\n"
+		"tmux capture-pane -p -t %s | grep -c Stopped\n"
+		"a=$(tmux capture-pane -p -t %s | grep '^n ' | tail -1)\n"
+		"sleep 1; b=$(tmux capture-pane -p -t %s | grep '^n ' | tail -1)\n"
+		"echo \"held $a|$b\"\n"
+		"tmux send-keys -t %s 'fg' Enter; sleep 1.5\n"
+		"tmux capture-pane -p -t %s | grep '^n ' | tail -1\n"
+		"tmux send-keys -t %s C-c; sleep 0.5\n"
+		"tmux kill-session -t %s\n",
+		session, session, ST_BIN, session, session, session, session,
+		session, session, session, session);
+	cr_assert_eq(st_run(sh, &r), 0);
+	if (r.status == 99)
+		cr_skip_test("tmux cannot start a terminal here: %s", r.err);
+	cr_assert(!strncmp(r.out, "1\n", 2), "the shell said Stopped: %s",
+		  r.out);
+	{
+		const char *h = strstr(r.out, "held n ");
+		const char *bar = h ? strchr(h, '|') : NULL;
+
+		cr_assert_not_null(bar, "%s", r.out);
+		cr_assert_eq(strncmp(h + 5, bar + 1, (size_t)(bar - h - 5)), 0,
+			     "no output while stopped: %s", r.out);
+		sscanf(h, "held n %d", &before);
+	}
+	/* the line printed after fg */
+	last = strstr(r.out, "\nn ");
+	while (last && strstr(last + 1, "\nn "))
+		last = strstr(last + 1, "\nn ");
+	cr_assert_not_null(last, "%s", r.out);
+	sscanf(last + 1, "n %d", &after);
+	cr_assert_gt(after, before, "counting resumed after fg: %s", r.out);
+	st_run_free(&r);
+}
