@@ -30,6 +30,7 @@ struct st_model {
 	st_route_fn route;
 	void *route_arg;
 	struct st_origin_info ctx;
+	char ctx_comm[16];	/* ctx.comm points here: tasks come and go */
 };
 
 static const char *const proto_names[ST_PROTO_COUNT] = {
@@ -144,6 +145,13 @@ void st_model_set_context(struct st_model *m,
 			  const struct st_origin_info *who)
 {
 	m->ctx = *who;
+	/* the context outlives the task it came from (END events at
+	 * finish): keep our own copy of the name */
+	memset(m->ctx_comm, 0, sizeof(m->ctx_comm));
+	if (who->comm)
+		memcpy(m->ctx_comm, who->comm,
+		       strnlen(who->comm, sizeof(m->ctx_comm) - 1));
+	m->ctx.comm = m->ctx_comm;
 }
 
 int st_model_add_sink(struct st_model *m, const struct st_sink *sink)
