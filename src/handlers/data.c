@@ -1,0 +1,143 @@
+/*
+ * Payloads: the bytes a call moved, read from tracee memory at exit in
+ * pieces (one process_vm_readv each) and handed to the model.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "handlers/handlers.h"
+
+size_t st_h_data(struct st_hctx *c, struct st_socket *s, bool send,
+	       uint64_t addr, size_t len, unsigned flags, size_t orig_len,
+	       const struct st_endpoint *peer, bool preview)
+{
+	struct st_handlers *h = c->h;
+	struct st_origin_info who;
+	size_t off = 0, plen = 0;
+
+	st_h_who(c, c->task->fd, &who);
+	preview = preview && h->calls.on_call;	/* -q prints no lines */
+	if (!st_model_wants_data(h->model, s, send)) {
+		/* dropped anyway: copy at most what the trace line shows */
+		ssize_t n = 0;
+
+		if (preview && len)
+			n = st_mem_read(c->task->tid, addr, h->preview,
+					len < sizeof(h->preview) ? len
+					: sizeof(h->preview));
+		return n > 0 ? (size_t)n : 0;
+	}
+	if (len == 0) {
+		st_model_data(h->model, s, send, h->buf, 0, flags, orig_len,
+			      peer, &who);
+		return 0;
+	}
+	while (off < len) {
+		size_t want = len - off;
+		ssize_t n;
+		unsigned f = flags;
+
+		if (want > h->bufsize)
+			want = h->bufsize;
+		n = st_mem_read(c->task->tid, addr + off, h->buf, want);
+		if (n <= 0) {
+			st_model_gap(h->model, s, send, len - off,
+				     "tracee memory unreadable", peer, &who);
+			break;
+		}
+		h->bytes_copied += (size_t)n;
+		if (preview && off == 0) {
+			plen = (size_t)n < sizeof(h->preview) ? (size_t)n
+							       : sizeof(h->preview);
+			memcpy(h->preview, h->buf, plen);
+		}
+		if (off + (size_t)n < len)
+			f |= ST_EVF_PART;
+		st_model_data(h->model, s, send, h->buf, (size_t)n, f,
+			      orig_len, peer, &who);
+		off += (size_t)n;
+	}
+	return plen;
+}
+
+#define ST_IOV_MAX 1024		/* UIO_MAXIOV: the kernel's own limit */
+
+size_t st_h_data_iov(struct st_hctx *c, struct st_socket *s, bool send,
+		   uint64_t iov, uint64_t iovcnt, size_t len, unsigned flags,
+		   size_t orig_len, const struct st_endpoint *peer,
+		   bool preview)
+{
+	struct st_handlers *h = c->h;
+	struct st_origin_info who;
+	struct iovec vec[64];
+	size_t done = 0, plen = 0;
+	uint64_t i = 0;
+
+	st_h_who(c, c->task->fd, &who);
+	preview = preview && h->calls.on_call;	/* -q prints no lines */
+	if (iovcnt > ST_IOV_MAX)
+		iovcnt = ST_IOV_MAX;
+	/* gather into the scratch buffer, then hand over in pieces */
+	while (done < len && i < iovcnt) {
+		size_t batch = iovcnt - i > 64 ? 64 : (size_t)(iovcnt - i);
+
+		if (st_mem_read_exact(c->task->tid, iov + i * sizeof(vec[0]),
+				      vec, batch * sizeof(vec[0])) < 0)
+			break;
+		for (size_t k = 0; k < batch && done < len; k++, i++) {
+			size_t take = vec[k].iov_len;
+			size_t off = 0;
+
+			if (take > len - done)
+				take = len - done;
+			while (off < take) {
+				size_t want = take - off;
+				ssize_t n;
+				unsigned f = flags;
+
+				if (want > h->bufsize)
+					want = h->bufsize;
+				n = st_mem_read(c->task->tid,
+					(uint64_t)(uintptr_t)vec[k].iov_base + off,
+					h->buf, want);
+				if (n <= 0)
+					goto gap;
+				h->bytes_copied += (size_t)n;
+				if (preview && plen < sizeof(h->preview)) {
+					size_t cp = sizeof(h->preview) - plen;
+
+					if (cp > (size_t)n)
+						cp = (size_t)n;
+					memcpy(h->preview + plen, h->buf, cp);
+					plen += cp;
+				}
+				off += (size_t)n;
+				if (done + off < len)
+					f |= ST_EVF_PART;
+				st_model_data(h->model, s, send, h->buf,
+					      (size_t)n, f, orig_len, peer,
+					      &who);
+			}
+			done += take;
+		}
+	}
+gap:
+	if (done < len)
+		st_model_gap(h->model, s, send, len - done,
+			     "iovec unreadable", peer, &who);
+	if (len == 0)
+		st_model_data(h->model, s, send, h->buf, 0, flags, orig_len,
+			      peer, &who);
+	return plen;
+}
+
+void st_h_data_error(struct st_hctx *c, struct st_socket *s)
+{
+	struct st_origin_info who;
+
+	if (c->task->call.err == ECONNRESET) {
+		st_h_who(c, c->task->fd, &who);
+		st_model_reset(c->h->model, s, &who);
+	}
+}
