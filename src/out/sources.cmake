@@ -5,5 +5,6 @@ list(APPEND ST_SOURCES
   ${PROJECT_SOURCE_DIR}/src/out/out_status.c
   ${PROJECT_SOURCE_DIR}/src/out/filter.c
   ${PROJECT_SOURCE_DIR}/src/out/out_decode.c
-  ${PROJECT_SOURCE_DIR}/src/out/outputs.c)
+  ${PROJECT_SOURCE_DIR}/src/out/outputs.c
+  ${PROJECT_SOURCE_DIR}/src/out/bgwrite.c)
 list(APPEND ST_SOURCES ${PROJECT_SOURCE_DIR}/src/options.c)

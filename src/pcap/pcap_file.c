@@ -25,6 +25,7 @@
 
 #include <pcap/pcap.h>
 
+#include "out/bgwrite.h"
 #include "pcap/pcap_int.h"
 
 #ifndef ST_VERSION
@@ -34,6 +35,8 @@
 #define FILE_BUF (1u << 20)	/* files: few, large write(2)s */
 #define LIVE_BUF (1u << 16)
 
+/* the writer thread's ring: room for the bursts between its writes */
+#define BG_RING (4u << 20)
 #define LINKTYPE_RAW 101u
 #define PCAPNG_SHB 0x0A0D0D0Au
 #define PCAPNG_IDB 0x00000001u
@@ -62,6 +65,8 @@ struct st_pwriter {
 	struct timespec last;	/* last time written */
 	uint8_t *blk;		/* pcapng block being built */
 	size_t blk_cap;
+	bool async;		/* a regular file: written by a thread */
+	struct st_bgwriter *bg;	/* started at the first write */
 };
 
 /* write(2) that never raises SIGPIPE. */
@@ -110,6 +115,20 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
 		errno = -w->err;
 		return -1;
 	}
+	if (w->async) {
+		/* started here, not at open: no thread exists when the
+		 * tracer forks the command */
+		int rc = w->bg ? 0 : st_bgwriter_new(w->fd, BG_RING, &w->bg);
+
+		if (!rc)
+			rc = st_bgwriter_write(w->bg, buf, n);
+		if (rc) {
+			w->err = rc;
+			errno = -rc;
+			return -1;
+		}
+		return (ssize_t)n;
+	}
 	while (done < n) {
 		ssize_t r = raw_write(w, buf + done, n - done);
 
@@ -136,6 +155,11 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
 static int cookie_close(void *cookie)
 {
 	struct st_pwriter *w = cookie;
+	int rc = st_bgwriter_close(w->bg);
+
+	w->bg = NULL;
+	if (rc && !w->err)
+		w->err = rc;
 
 	if (w->own_fd && w->fd >= 0) {
 		/* close(2) reports delayed write errors (NFS, quotas) */
@@ -342,6 +366,7 @@ int st_pwriter_open(struct st_pwriter **wp, const char *path, bool pcapng,
 	if (fstat(w->fd, &st) == 0) {
 		w->fifo = S_ISFIFO(st.st_mode);
 		w->sock = S_ISSOCK(st.st_mode);
+		w->async = !live && S_ISREG(st.st_mode);
 	}
 	bufsz = live ? LIVE_BUF : FILE_BUF;
 	w->vbuf = malloc(bufsz);

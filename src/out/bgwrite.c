@@ -1,0 +1,135 @@
+/* A capture file written from a second thread (see bgwrite.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "out/bgwrite.h"
+
+struct st_bgwriter {
+	int fd;
+	char *ring;
+	size_t cap, head, len;	/* data: [head, head + len) mod cap */
+	bool closing;
+	int err;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t has_data, has_room;
+};
+
+static void *drain(void *arg)
+{
+	struct st_bgwriter *b = arg;
+
+	pthread_mutex_lock(&b->mu);
+	for (;;) {
+		size_t n;
+		ssize_t w;
+
+		while (!b->len && !b->closing)
+			pthread_cond_wait(&b->has_data, &b->mu);
+		if (!b->len)
+			break;
+		/* the contiguous part; the lock is not held while writing */
+		n = b->cap - b->head < b->len ? b->cap - b->head : b->len;
+		pthread_mutex_unlock(&b->mu);
+		w = b->err ? (ssize_t)n : write(b->fd, b->ring + b->head, n);
+		pthread_mutex_lock(&b->mu);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (!b->err)
+				b->err = w < 0 ? -errno : -EIO;
+			w = (ssize_t)n;	/* drop it: the file is lost */
+		}
+		b->head = (b->head + (size_t)w) % b->cap;
+		b->len -= (size_t)w;
+		pthread_cond_signal(&b->has_room);
+	}
+	pthread_mutex_unlock(&b->mu);
+	return NULL;
+}
+
+int st_bgwriter_new(int fd, size_t ring, struct st_bgwriter **out)
+{
+	struct st_bgwriter *b = calloc(1, sizeof(*b));
+	sigset_t all, old;
+	int rc;
+
+	if (!b)
+		return -ENOMEM;
+	b->ring = malloc(ring);
+	if (!b->ring) {
+		free(b);
+		return -ENOMEM;
+	}
+	b->fd = fd;
+	b->cap = ring;
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_cond_init(&b->has_data, NULL);
+	pthread_cond_init(&b->has_room, NULL);
+	/* signals are the main thread's business (stop requests) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&b->thread, NULL, drain, b);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		free(b->ring);
+		free(b);
+		return -rc;
+	}
+	*out = b;
+	return 0;
+}
+
+int st_bgwriter_write(struct st_bgwriter *b, const void *p, size_t n)
+{
+	const char *src = p;
+	int err;
+
+	pthread_mutex_lock(&b->mu);
+	while (n && !b->err) {
+		size_t tail, room, k;
+
+		while (b->len == b->cap && !b->err)
+			pthread_cond_wait(&b->has_room, &b->mu);
+		if (b->err)
+			break;
+		tail = (b->head + b->len) % b->cap;
+		room = b->cap - b->len;
+		k = n < room ? n : room;
+		if (k > b->cap - tail)
+			k = b->cap - tail;
+		memcpy(b->ring + tail, src, k);
+		b->len += k;
+		src += k;
+		n -= k;
+		pthread_cond_signal(&b->has_data);
+	}
+	err = b->err;
+	pthread_mutex_unlock(&b->mu);
+	return err;
+}
+
+int st_bgwriter_close(struct st_bgwriter *b)
+{
+	int err;
+
+	if (!b)
+		return 0;
+	pthread_mutex_lock(&b->mu);
+	b->closing = true;
+	pthread_cond_signal(&b->has_data);
+	pthread_mutex_unlock(&b->mu);
+	pthread_join(b->thread, NULL);
+	err = b->err;
+	pthread_mutex_destroy(&b->mu);
+	pthread_cond_destroy(&b->has_data);
+	pthread_cond_destroy(&b->has_room);
+	free(b->ring);
+	free(b);
+	return err;
+}

@@ -1,0 +1,67 @@
+/* The capture writer thread: bytes arrive in order, errors come back. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "out/bgwrite.h"
+
+Test(bgwrite, bytes_in_order_through_a_small_ring)
+{
+	char path[] = "/tmp/st-bgwrite-XXXXXX";
+	int fd = mkstemp(path);
+	struct st_bgwriter *b;
+	unsigned char buf[1000], back[1000];
+	FILE *f;
+
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	cr_assert_eq(st_bgwriter_new(fd, 4096, &b), 0);
+	for (int i = 0; i < 3000; i++) {
+		size_t n = (size_t)(i % 997) + 1;
+
+		for (size_t k = 0; k < n; k++)
+			buf[k] = (unsigned char)(i + k);
+		cr_assert_eq(st_bgwriter_write(b, buf, n), 0);
+	}
+	cr_assert_eq(st_bgwriter_close(b), 0);
+	f = fdopen(fd, "r");
+	rewind(f);
+	for (int i = 0; i < 3000; i++) {
+		size_t n = (size_t)(i % 997) + 1;
+
+		cr_assert_eq(fread(back, 1, n, f), n, "short at %d", i);
+		for (size_t k = 0; k < n; k++)
+			cr_assert_eq(back[k], (unsigned char)(i + k));
+	}
+	cr_assert_eq(fgetc(f), EOF);
+	fclose(f);
+}
+
+Test(bgwrite, a_write_error_comes_back)
+{
+	char path[] = "/tmp/st-bgwrite-XXXXXX";
+	int fd = mkstemp(path);
+	struct rlimit lim = { 65536, 65536 };
+	struct st_bgwriter *b;
+	char buf[8192] = { 0 };
+	int rc = 0;
+
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	signal(SIGXFSZ, SIG_IGN);	/* EFBIG instead of a death */
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	cr_assert_eq(st_bgwriter_new(fd, 16384, &b), 0);
+	for (int i = 0; i < 64 && !rc; i++)
+		rc = st_bgwriter_write(b, buf, sizeof(buf));
+	if (!rc)
+		rc = st_bgwriter_close(b);
+	else
+		cr_assert_eq(st_bgwriter_close(b), -EFBIG, "and ever after");
+	cr_assert_eq(rc, -EFBIG);
+	close(fd);
+}
