@@ -114,7 +114,8 @@ struct st_conv {
 	struct st_socket *sock[2];	/* the traced socket of each side */
 	struct st_conv *next;		/* list, in id order */
 	struct st_conv *hnext;		/* key hash chain */
-	struct st_conv *snext;		/* datagram convs of one socket */
+	struct st_conv *snext[2];	/* datagram convs of each side's
+					 * socket (a list per side) */
 };
 
 enum st_ev_type {

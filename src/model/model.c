@@ -462,8 +462,8 @@ static void sock_end_dgram_convs(struct st_model *m, struct st_socket *s,
 	for (; c; c = next) {
 		unsigned side = c->sock[0] == s ? 0 : 1;
 
-		next = c->snext;
-		c->snext = NULL;
+		next = c->snext[side];
+		c->snext[side] = NULL;
 		c->sock[side] = NULL;
 		c->traced_sides &= ~(1u << side);
 		if (!c->traced_sides && !m->detaching)
@@ -656,7 +656,7 @@ static struct st_conv *dgram_conv(struct st_model *m, struct st_socket *s,
 	struct st_endpoint local;
 	struct st_conv *c;
 
-	for (c = s->dgram_convs; c; c = c->snext) {
+	for (c = s->dgram_convs; c; c = c->snext[c->sock[0] == s ? 0 : 1]) {
 		unsigned sd = c->sock[0] == s ? 0 : 1;
 
 		if (ep_match(sd == 0 ? &c->b : &c->a, peer)) {
@@ -679,12 +679,12 @@ static struct st_conv *dgram_conv(struct st_model *m, struct st_socket *s,
 	c = conv_find(m, s->proto, peer, &local);
 	/* (or its connected socket: a connected client, an unconnected
 	 * server) */
-	if (c && !(c->traced_sides & 2) &&
+	if (c && !(c->traced_sides & 2) && c->sock[0] != s &&
 	    (c->origin == ST_ORIGIN_DGRAM || c->origin == ST_ORIGIN_CONNECT)) {
 		c->traced_sides |= 2;
 		c->sock[1] = s;
 		c->both_traced = true;
-		c->snext = s->dgram_convs;
+		c->snext[1] = s->dgram_convs;
 		s->dgram_convs = c;
 		*side = 1;
 		return c;
@@ -692,7 +692,7 @@ static struct st_conv *dgram_conv(struct st_model *m, struct st_socket *s,
 	c = conv_new(m, s, ST_ORIGIN_DGRAM, &local, peer, who);
 	if (!c)
 		return NULL;
-	c->snext = s->dgram_convs;
+	c->snext[0] = s->dgram_convs;
 	s->dgram_convs = c;
 	*side = 0;
 	return c;

@@ -438,3 +438,30 @@ Test(conv, connected_udp_client_and_unconnected_server_are_one)
 	st_socket_unref(m, a, &who);
 	st_socket_unref(m, b, &who);
 }
+
+/* Two unconnected UDP sockets, both traced, each with other peers too:
+ * closing one must leave the other's conversations alone. */
+Test(conv, shared_dgram_conversation_keeps_both_lists_apart)
+{
+	struct st_socket *a = st_model_socket(m, 141), *b = st_model_socket(m, 142);
+	struct st_endpoint ea = ep4("127.0.0.1", 5001), eb = ep4("127.0.0.1", 5002);
+	struct st_endpoint x = ep4("127.0.0.1", 6001), y = ep4("127.0.0.1", 6002);
+
+	st_socket_set_type(a, AF_INET, SOCK_DGRAM, 0);
+	st_socket_set_type(b, AF_INET, SOCK_DGRAM, 0);
+	a->local = ea;
+	b->local = eb;
+	st_socket_ref(a);
+	st_socket_ref(b);
+	st_model_data(m, a, true, (const uint8_t *)"1", 1, ST_EVF_DGRAM, 0, &x, &who);
+	st_model_data(m, a, true, (const uint8_t *)"2", 1, ST_EVF_DGRAM, 0, &eb, &who);
+	st_model_data(m, b, true, (const uint8_t *)"3", 1, ST_EVF_DGRAM, 0, &y, &who);
+	st_model_data(m, b, false, (const uint8_t *)"2", 1, ST_EVF_DGRAM, 0, &ea, &who);
+	cr_assert_eq(st_model_conv_count(m), 3, "a-x, a-b (shared), b-y");
+	st_socket_unref(m, a, &who);
+	cr_assert_eq(count(ST_EV_END), 1, "only a-x ended: %d", count(ST_EV_END));
+	st_model_data(m, b, true, (const uint8_t *)"4", 1, ST_EVF_DGRAM, 0, &y, &who);
+	cr_assert_eq(st_model_conv_count(m), 3, "b-y found again");
+	st_socket_unref(m, b, &who);
+	cr_assert_eq(count(ST_EV_END), 3);
+}
