@@ -125,8 +125,9 @@ static void emit_answer(struct finger_state *st, enum st_dir dir,
 		return;
 	st->answer_done = true;
 	st_dec_begin(out, dir, "response");
-	st_dec_summary(out, "%llu lines, %llu bytes",
+	st_dec_summary(out, "%llu line%s, %llu bytes",
 		       (unsigned long long)st->answer_lines,
+		       st->answer_lines == 1 ? "" : "s",
 		       (unsigned long long)st->answer_bytes);
 	for (i = 0; i < st->kept; i++) {
 		char v[FINGER_KEEP_BYTES * 4 + 4];

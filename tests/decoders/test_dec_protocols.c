@@ -333,11 +333,11 @@ static const struct dcase cases[] = {
 		FIN(1) },
 	  { "query: bob@host1@host2 (verbose)", "user: bob",
 	    "verbose: yes", "forward: host1@host2",
-	    "response: 1 lines, 20 bytes" },
+	    "response: 1 line, 20 bytes" },
 	  { "note" }, 2, false, NULL },
 	{ "finger list users", "finger", &TCP, {
 		D(0, "\r\n"), D(1, "nobody here\r\n") },
-	  { "query: list users", "response: 1 lines" }, { "note" }, 2, false,
+	  { "query: list users", "response: 1 line" }, { "note" }, 2, false,
 	  NULL },
 	{ "finger control bytes in query", "finger", &TCP, {
 		D(0, "al\x01ice\r\n") },
