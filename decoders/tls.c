@@ -165,6 +165,10 @@ static const char *group_name(uint16_t g)
 	case 29: return "x25519";
 	case 30: return "x448";
 	case 256: return "ffdhe2048";
+	case 257: return "ffdhe3072";
+	case 258: return "ffdhe4096";
+	case 259: return "ffdhe6144";
+	case 260: return "ffdhe8192";
 	case 0x11ec: return "X25519MLKEM768";
 	default: return NULL;
 	}
