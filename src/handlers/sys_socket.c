@@ -175,8 +175,9 @@ void st_sys_connect_exit(struct st_hctx *c)
 		s->state = ST_SOCK_BOUND;
 		return;
 	}
-	s->peer = c->task->addr;
-	/* the kernel has picked the local address and ephemeral port */
+	/* the kernel has picked the local address and ephemeral port; the
+	 * peer is what connect named (a Unix refresh would report the
+	 * server's bound name instead, which is the same or less) */
 	st_h_refresh(c, s, c->task->fd, st_proto_is_unix(s->proto));
 	s->peer = c->task->addr;
 	if (err == EINPROGRESS) {

@@ -67,6 +67,23 @@ static void remember(struct st_outputs *outs, const char *path)
 		outs->created[outs->ncreated++] = path;
 }
 
+/* A text output: standard output for "-", else a file made here. */
+static FILE *open_stream(struct st_outputs *outs, const char *path,
+			 bool *owned, char *err, size_t errlen)
+{
+	FILE *f;
+
+	*owned = false;
+	if (is_stdout(path))
+		return stdout;
+	f = st_output_open(path, err, errlen);
+	if (f) {
+		*owned = true;
+		remember(outs, path);
+	}
+	return f;
+}
+
 int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 		    FILE *trace, struct st_model *m, char *err,
 		    size_t errlen)
@@ -94,15 +111,10 @@ int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 			return rc;
 	}
 	if (o->json) {
-		if (is_stdout(o->json)) {
-			outs->json = stdout;
-		} else {
-			outs->json = st_output_open(o->json, err, errlen);
-			if (!outs->json)
-				return -EIO;
-			outs->json_owned = true;
-			remember(outs, o->json);
-		}
+		outs->json = open_stream(outs, o->json, &outs->json_owned,
+					 err, errlen);
+		if (!outs->json)
+			return -EIO;
 		setvbuf(outs->json, NULL, _IOFBF, 1 << 16);
 		rc = st_json_sink_new(outs->json, &sink);
 		if (rc < 0) {
@@ -124,18 +136,11 @@ int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 			return rc;
 	}
 	if (o->hexdump) {
-		if (o->hexdump_file && is_stdout(o->hexdump_file)) {
-			outs->hexdump = stdout;
-		} else if (o->hexdump_file) {
-			outs->hexdump = st_output_open(o->hexdump_file, err,
-						       errlen);
-			if (!outs->hexdump)
-				return -EIO;
-			outs->hexdump_owned = true;
-			remember(outs, o->hexdump_file);
-		} else {
-			outs->hexdump = trace;
-		}
+		outs->hexdump = o->hexdump_file ?
+			open_stream(outs, o->hexdump_file,
+				    &outs->hexdump_owned, err, errlen) : trace;
+		if (!outs->hexdump)
+			return -EIO;
 		rc = st_hexdump_sink_new(outs->hexdump,
 					 st_hexdump_want_color(outs->hexdump),
 					 &sink);
