@@ -158,6 +158,16 @@ int st_server_wait(pid_t pid, int timeout_ms)
 	return -1;
 }
 
+const char *st_port_str(int port)
+{
+	static char buf[8][16];
+	static unsigned k;
+	char *p = buf[k++ % 8];
+
+	snprintf(p, 16, "%d", port);
+	return p;
+}
+
 const char *st_sample(const char *name)
 {
 	static char path[8][512];

@@ -21,6 +21,8 @@ pid_t st_server_start(char *const argv[], int *port);
 /* Waits for a server (killing it after timeout_ms); returns its status. */
 int st_server_wait(pid_t pid, int timeout_ms);
 
+/* A port number as text, for argv (a few live at once). */
+const char *st_port_str(int port);
 /* A sample program's path: ST_SAMPLES_BIN "/" name. */
 const char *st_sample(const char *name);
 /* A temporary file path unique to this test process. */

@@ -15,14 +15,6 @@
 
 #define SOCKTAP ST_BIN
 
-static char portbuf[16];
-
-static const char *port_s(int port)
-{
-	snprintf(portbuf, sizeof(portbuf), "%d", port);
-	return portbuf;
-}
-
 /* The first JSON line holding all the given substrings, or NULL. */
 static const char *json_line(const char *json, const char *a, const char *b)
 {
@@ -173,7 +165,7 @@ static long maxrss_of(const char *bytes, const char *dir)
 			 "--json", "/dev/null", "--hexdump=/dev/null",
 			 "--flows", (char *)dir, "--",
 			 (char *)st_sample("st_client"), "bulk", "127.0.0.1",
-			 (char *)port_s(port), "-b", (char *)bytes, NULL };
+			 (char *)st_port_str(port), "-b", (char *)bytes, NULL };
 	struct st_run r;
 	const char *p;
 	long rss = -1;

@@ -19,14 +19,6 @@
 
 #define SOCKTAP ST_BIN
 
-static char portstr[16];
-
-static const char *port_s(int port)
-{
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	return portstr;
-}
-
 /* Ephemeral port in a "TCP:127.0.0.1:N->" annotation of the line that
  * contains `call`. */
 static int local_port_in(const char *trace, const char *call,
@@ -59,7 +51,7 @@ Test(trace, tcp_client_endpoints_and_bytes, .timeout = 60)
 	char want[64];
 	char *argv[] = { SOCKTAP, "-s", "64", "-o", (char *)tf, "--",
 			 (char *)st_sample("st_client"), "tcp", "127.0.0.1",
-			 (char *)port_s(port), "-m", "hello socktap\n", NULL };
+			 (char *)st_port_str(port), "-m", "hello socktap\n", NULL };
 	struct st_run r;
 	char *t;
 	int eph;
@@ -136,7 +128,7 @@ Test(trace, udp_sendto_recvfrom, .timeout = 60)
 	char want[64];
 	char *argv[] = { SOCKTAP, "-o", (char *)tf, "--",
 			 (char *)st_sample("st_client"), "udp", "127.0.0.1",
-			 (char *)port_s(port), NULL };
+			 (char *)st_port_str(port), NULL };
 	struct st_run r;
 	char *t;
 
@@ -165,7 +157,7 @@ Test(trace, ipv6_endpoints, .timeout = 60)
 	char want[64];
 	char *argv[] = { SOCKTAP, "-o", (char *)tf, "--",
 			 (char *)st_sample("st_client"), "tcp", "::1",
-			 (char *)port_s(port), NULL };
+			 (char *)st_port_str(port), NULL };
 	struct st_run r;
 	char *t;
 
@@ -269,7 +261,7 @@ Test(trace, no_seccomp_gives_the_same_lines, .timeout = 60)
 	const char *tf = st_tmpfile(".txt");
 	char *argv[] = { SOCKTAP, "--no-seccomp", "-o", (char *)tf, "--",
 			 (char *)st_sample("st_client"), "tcp", "127.0.0.1",
-			 (char *)port_s(port), "-m", "plain\n", NULL };
+			 (char *)st_port_str(port), "-m", "plain\n", NULL };
 	struct st_run r;
 	char *t;
 
@@ -404,7 +396,7 @@ Test(trace, timestamp_options, .timeout = 60)
 	const char *tf = st_tmpfile(".txt");
 	char *argv[] = { SOCKTAP, "-ttt", "-T", "-o", (char *)tf, "--",
 			 (char *)st_sample("st_client"), "tcp", "127.0.0.1",
-			 (char *)port_s(port), NULL };
+			 (char *)st_port_str(port), NULL };
 	struct st_run r;
 	char *t, *line;
 	double epoch, spent;
@@ -745,7 +737,7 @@ Test(trace, dup_family_and_reused_numbers, .timeout = 60)
 	const char *tf = st_tmpfile(".txt");
 	char *argv[] = { SOCKTAP, "-o", (char *)tf, "--",
 			 (char *)st_sample("st_fdplay"), "127.0.0.1",
-			 (char *)port_s(port), NULL };
+			 (char *)st_port_str(port), NULL };
 	struct st_run r;
 	char *t;
 
@@ -779,7 +771,7 @@ Test(trace, cloexec_at_exec, .timeout = 60)
 	const char *tf = st_tmpfile(".txt");
 	char *argv[] = { SOCKTAP, "-o", (char *)tf, "--",
 			 (char *)st_sample("st_execer"), "127.0.0.1",
-			 (char *)port_s(port), NULL };
+			 (char *)st_port_str(port), NULL };
 	struct st_run r;
 	char *t;
 
@@ -832,7 +824,7 @@ Test(trace, client_modes, .timeout = 120)
 		const char *tf = st_tmpfile(".txt");
 		char *argv[] = { SOCKTAP, "-q", "-o", (char *)tf, "--",
 				 (char *)st_sample("st_client"), (char *)modes[i],
-				 "127.0.0.1", (char *)port_s(port), "-b", "1m",
+				 "127.0.0.1", (char *)st_port_str(port), "-b", "1m",
 				 NULL };
 		struct st_run r;
 		char *t;
@@ -867,7 +859,7 @@ Test(trace, live_status_only_on_a_terminal, .timeout = 60)
 	char cmd[1024];
 	char *tty[] = { "/usr/bin/script", "-qec", cmd, "/dev/null", NULL };
 	char *notty[] = { SOCKTAP, "-q", "--", (char *)st_sample("st_client"),
-			  "bulk", "127.0.0.1", (char *)port_s(port), "-b", "64m",
+			  "bulk", "127.0.0.1", (char *)st_port_str(port), "-b", "64m",
 			  NULL };
 	struct st_run r;
 
