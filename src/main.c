@@ -100,7 +100,8 @@ static void print_stats(const struct st_tracer_stats *ts,
 	fprintf(stderr, "socktap: stats: stops_seccomp=%llu stops_entry=%llu "
 		"stops_exit=%llu stops_signal=%llu stops_event=%llu "
 		"entries_skipped=%llu filters_injected=%llu "
-		"filter_failures=%llu calls=%llu bytes_copied=%llu "
+		"filter_failures=%llu calls=%llu receives_unstopped=%llu "
+		"bytes_copied=%llu "
 		"tracer_cpu_s=%.3f tracee_cpu_s=%.3f maxrss_kib=%ld\n",
 		(unsigned long long)ts->stops_seccomp,
 		(unsigned long long)ts->stops_entry,
@@ -111,6 +112,7 @@ static void print_stats(const struct st_tracer_stats *ts,
 		(unsigned long long)ts->filters_injected,
 		(unsigned long long)ts->filter_failures,
 		(unsigned long long)h->ncalls,
+		(unsigned long long)h->receives_unstopped,
 		(unsigned long long)h->bytes_copied,
 		tv_s(&self.ru_utime) + tv_s(&self.ru_stime),
 		tv_s(&kids.ru_utime) + tv_s(&kids.ru_stime),

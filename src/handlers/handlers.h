@@ -43,6 +43,7 @@ struct st_handlers {
 	char text[4][512];		/* symbolic args of the current call */
 	unsigned warned_io_uring;
 	uint64_t bytes_copied;		/* read from tracee memory or files */
+	uint64_t receives_unstopped;	/* redundant receives, no exit stop */
 	uint64_t ncalls;		/* calls handled to their exit */
 	void (*warn)(void *arg, const char *text);
 	void *warn_arg;

@@ -81,6 +81,23 @@ static void arg_msgflags(struct st_hctx *c, unsigned i, unsigned long v)
 	st_h_arg_text(c, i, st_h_text(c, i));
 }
 
+/*
+ * A receive on a stream whose peer socket is traced too: the peer's
+ * sends already gave these bytes, and its shutdown or close the end of
+ * the stream.  When no call line is printed either, the exit stop would
+ * tell nothing new, so the call is let run without one (half the stops
+ * of a process talking to itself).  recvmsg is never skipped: it may
+ * carry descriptors.
+ */
+static bool receive_is_redundant(struct st_hctx *c, const struct io_kind *k,
+				 const struct st_socket *s)
+{
+	return !c->h->calls.on_call && k->shape != IO_MSG &&
+	       k->shape != IO_MMSG && !is_dgram(s) && s->conv &&
+	       !s->conv->ended && s->conv->both_traced &&
+	       !st_model_wants_data(c->h->model, s, false);
+}
+
 enum st_entry_verdict st_sys_io_entry(struct st_hctx *c)
 {
 	const struct io_kind *k = kind_of(c->task->call.name);
@@ -92,6 +109,10 @@ enum st_entry_verdict st_sys_io_entry(struct st_hctx *c)
 	s = st_h_fd_socket(c, fd);
 	if (!s)
 		return ST_ENTRY_SKIP;	/* files, pipes, ttys: not ours */
+	if (!k->send && receive_is_redundant(c, k, s)) {
+		c->h->receives_unstopped++;
+		return ST_ENTRY_SKIP;
+	}
 	st_h_hold(c, fd, s);
 	st_h_arg_fd(c, 0, fd, s);
 	if (k->shape == IO_ADDR && k->send && c->stop->args[4])

@@ -14,6 +14,7 @@ struct st_bgwriter {
 	char *ring;
 	size_t cap, head, len;	/* data: [head, head + len) mod cap */
 	bool closing;
+	bool idle;		/* the thread waits for data */
 	int err;
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -29,8 +30,11 @@ static void *drain(void *arg)
 		size_t n;
 		ssize_t w;
 
-		while (!b->len && !b->closing)
+		while (!b->len && !b->closing) {
+			b->idle = true;
 			pthread_cond_wait(&b->has_data, &b->mu);
+			b->idle = false;
+		}
 		if (!b->len)
 			break;
 		/* the contiguous part; the lock is not held while writing */
@@ -107,7 +111,11 @@ int st_bgwriter_write(struct st_bgwriter *b, const void *p, size_t n)
 		b->len += k;
 		src += k;
 		n -= k;
-		pthread_cond_signal(&b->has_data);
+		/* Wake a sleeping thread only for a good batch: records come
+		 * in many small writes, and one wake-up each would cost more
+		 * than the copying. */
+		if (b->idle && b->len >= b->cap / 4)
+			pthread_cond_signal(&b->has_data);
 	}
 	err = b->err;
 	pthread_mutex_unlock(&b->mu);

@@ -368,14 +368,23 @@ int st_pwriter_open(struct st_pwriter **wp, const char *path, bool pcapng,
 		w->sock = S_ISSOCK(st.st_mode);
 		w->async = !live && S_ISREG(st.st_mode);
 	}
-	bufsz = live ? LIVE_BUF : FILE_BUF;
-	w->vbuf = malloc(bufsz);
-	w->fp = w->vbuf ? fopencookie(w, "w", io) : NULL;
+	if (w->async) {
+		/* no stdio buffer: records go straight into the writer
+		 * thread's ring, one copy fewer */
+		w->fp = fopencookie(w, "w", io);
+		if (w->fp)
+			setvbuf(w->fp, NULL, _IONBF, 0);
+	} else {
+		bufsz = live ? LIVE_BUF : FILE_BUF;
+		w->vbuf = malloc(bufsz);
+		w->fp = w->vbuf ? fopencookie(w, "w", io) : NULL;
+		if (w->fp)
+			setvbuf(w->fp, w->vbuf, _IOFBF, bufsz);
+	}
 	if (!w->fp) {
 		rc = -ENOMEM;
 		goto fail;
 	}
-	setvbuf(w->fp, w->vbuf, _IOFBF, bufsz);
 	rc = start_format(w);
 	if (!rc && live)
 		rc = st_pwriter_flush(w);

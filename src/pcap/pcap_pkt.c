@@ -16,29 +16,43 @@
 #define UDP_HLEN 8u
 
 /*
- * One's complement sum in native byte order: summing native 32-bit
- * words into 64 bits and folding gives the same 16-bit sum as summing
- * network-order 16-bit words, byte-swapped (RFC 1071, 2.B), so the
- * folded result can be stored with memcpy as is.  Every chunk but the
- * last must have an even length.
+ * One's complement sum in native byte order: summing native words of any
+ * width with end-around carry and folding gives the same 16-bit sum as
+ * summing network-order 16-bit words, byte-swapped (RFC 1071, 2.B), so
+ * the folded result can be stored with memcpy as is.  The bulk goes in
+ * 64-bit words into a 128-bit accumulator (the carries pile up in the
+ * high half), which is several times faster than 16-bit steps on the
+ * payload of every captured packet.  Every chunk but the last must have
+ * an even length.  The result stays below 2^33, so callers may add.
  */
 uint64_t st_pcap_csum_add(uint64_t sum, const void *data, size_t len)
 {
 	const uint8_t *p = data;
+	unsigned __int128 acc = sum;
+	uint64_t lo, hi;
 
-	while (len >= 16) {
-		uint32_t v[4];
+	while (len >= 32) {
+		uint64_t v[4];
 
 		memcpy(v, p, sizeof(v));
-		sum += (uint64_t)v[0] + v[1] + v[2] + v[3];
-		p += 16;
-		len -= 16;
+		acc += (unsigned __int128)v[0] + v[1];
+		acc += (unsigned __int128)v[2] + v[3];
+		p += 32;
+		len -= 32;
 	}
-	while (len >= 4) {
+	while (len >= 8) {
+		uint64_t v;
+
+		memcpy(&v, p, 8);
+		acc += v;
+		p += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
 		uint32_t v;
 
 		memcpy(&v, p, 4);
-		sum += v;
+		acc += v;
 		p += 4;
 		len -= 4;
 	}
@@ -46,7 +60,7 @@ uint64_t st_pcap_csum_add(uint64_t sum, const void *data, size_t len)
 		uint16_t v;
 
 		memcpy(&v, p, 2);
-		sum += v;
+		acc += v;
 		p += 2;
 		len -= 2;
 	}
@@ -55,9 +69,16 @@ uint64_t st_pcap_csum_add(uint64_t sum, const void *data, size_t len)
 		uint16_t v;
 
 		memcpy(&v, last, 2);
-		sum += v;
+		acc += v;
 	}
-	return sum;
+	/* end-around carries: 128 -> 64 -> 32 bits (+ a carry) */
+	lo = (uint64_t)acc;
+	hi = (uint64_t)(acc >> 64);
+	lo += hi;
+	if (lo < hi)
+		lo++;
+	lo = (lo & 0xffffffffu) + (lo >> 32);
+	return lo;
 }
 
 uint16_t st_pcap_csum_fold(uint64_t sum)

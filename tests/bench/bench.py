@@ -38,6 +38,12 @@ def variants(socktap, tmp):
         ("untraced", lambda c: c),
         ("socktap -q -w", lambda c: [socktap, "-q", "--no-summary", "-w",
                                       pcap, "--stats", "--"] + c),
+        # the capture's own cost: the same bytes written by dd to the same
+        # directory, alone (what the page cache charges, tracer aside)
+        ("pcap bytes (dd)", lambda c: ["dd", "if=/dev/zero",
+                                       "of=" + os.path.join(tmp, "dd.bin"),
+                                       "bs=1M", "count=%d" % max(
+                                           1, PCAP_MIB.get(tuple(c), 1))]),
         ("socktap --flows", lambda c: [socktap, "-q", "--no-summary",
                                         "--flows", flows, "--stats",
                                         "--"] + c),
@@ -53,9 +59,20 @@ def variants(socktap, tmp):
     ]
 
 
+# workload argv -> size of its last capture, in MiB (for the dd row)
+PCAP_MIB = {}
+
+
 def run(argv, tmp):
     """Wall time and the tracer's peak RSS (KiB, from --stats) of one run."""
+    # every output starts fresh, as a new capture would: deleting the last
+    # run's file (ext4 with discard here) is not part of this run's cost
     shutil.rmtree(os.path.join(tmp, "flows"), ignore_errors=True)
+    for f in ("out.pcap", "dd.bin"):
+        try:
+            os.unlink(os.path.join(tmp, f))
+        except FileNotFoundError:
+            pass
     t0 = time.perf_counter()
     p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                        stdin=subprocess.DEVNULL, text=True)
@@ -70,6 +87,10 @@ def run(argv, tmp):
                 k, _, v = kv.partition("=")
                 if k == "maxrss_kib":
                     rss = int(v)
+    pcap = os.path.join(tmp, "out.pcap")
+    if pcap in argv and "--" in argv:
+        PCAP_MIB[tuple(argv[argv.index("--") + 1:])] = (
+            os.path.getsize(pcap) + (1 << 20) - 1) >> 20
     return wall, rss
 
 
@@ -81,6 +102,10 @@ def attach_run(socktap, bench, args, tracer, tmp):
     pid = proc.stdout.readline().strip()
     tr = None
     if tracer == "socktap":
+        try:
+            os.unlink(os.path.join(tmp, "a.pcap"))
+        except FileNotFoundError:
+            pass
         tr = subprocess.Popen([socktap, "-q", "--no-summary", "-w",
                                os.path.join(tmp, "a.pcap"), "-p", pid],
                               stderr=subprocess.DEVNULL)

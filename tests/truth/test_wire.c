@@ -7,11 +7,14 @@
  * socktap's pcap passes tshark's expert checks (checksums validated) and
  * capinfos.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -257,4 +260,81 @@ Test(wire, finger_netns)
 	cr_assert_eq(memcmp(w.s[0].data[0].p, "root\r\n", 6), 0);
 	cr_assert_gt(w.s[0].data[1].len, 0);
 	tu_streams_free(&w);
+}
+
+/* A free loopback TCP port, for a program that must know it in advance. */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+		  getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/*
+ * Both ends in the traced tree, and -q: the receives are let run without
+ * an exit stop (the sends give the bytes), which must not cost a byte in
+ * either direction.  --stats proves the skip happened.
+ */
+Test(wire, both_ends_traced_quiet)
+{
+	struct tu_case k;
+	struct tu_capture cap;
+	char script[1400], bpf[64], dfilter[64], *err = NULL, *out = NULL, *st;
+	char *argv[] = { ST_BIN, "-q", "--stats", "-w", NULL, "--flows", NULL,
+			 "--json", NULL, "--", "/usr/bin/python3", "-c", script,
+			 NULL };
+	unsigned long long unstopped = 0, recvs = 0;
+	int port = free_port(), rc;
+
+	tu_case_init(&k, "both_ends", false);
+	argv[4] = (char *)k.pcap;
+	argv[6] = (char *)k.flows;
+	argv[8] = (char *)k.json;
+	snprintf(script, sizeof(script),
+		"import os, socket, random\n"
+		"l = socket.socket(); l.bind(('127.0.0.1', %d)); l.listen()\n"
+		"rnd = random.Random(7)\n"
+		"if os.fork() == 0:\n"
+		"    c = socket.create_connection(('127.0.0.1', %d))\n"
+		"    for i in range(300):\n"
+		"        n = rnd.choice([1, 100, 1460, 7000, 65536, 200000])\n"
+		"        c.sendall(bytes([i %% 256]) * n)\n"
+		"    c.shutdown(socket.SHUT_WR)\n"
+		"    while c.recv(65536): pass\n"
+		"    os._exit(0)\n"
+		"a, _ = l.accept(); total = 0; recvs = 0\n"
+		"while True:\n"
+		"    b = a.recv(rnd.choice([10, 4096, 65536])); recvs += 1\n"
+		"    if not b: break\n"
+		"    total += len(b)\n"
+		"    if rnd.random() < 0.2: a.sendall(b[:rnd.choice([1, 99, 3000])])\n"
+		"a.sendall(b'total %%d\\n' %% total); a.close(); os.wait()\n"
+		"print('recvs', recvs)\n",
+		port, port);
+	snprintf(bpf, sizeof(bpf), "tcp port %d", port);
+	snprintf(dfilter, sizeof(dfilter), "tcp.port==%d", port);
+	tu_capture_start(&cap, k.wire, bpf);
+	rc = tu_run(argv, &out, NULL, &err);
+	tu_capture_stop(&cap);
+	cr_assert_eq(rc, 0, "socktap exited %d: %s", rc, err ? err : "");
+	/* one pcap conversation (both ends are the same connection) */
+	tu_check_run(&k, "tcp", dfilter, &port, 1, 1, NULL);
+	st = err ? strstr(err, "receives_unstopped=") : NULL;
+	cr_assert_not_null(st, "no --stats line: %s", err ? err : "");
+	sscanf(st, "receives_unstopped=%llu", &unstopped);
+	st = out ? strstr(out, "recvs ") : NULL;
+	cr_assert_not_null(st, "the program did not finish: %s", out);
+	sscanf(st, "recvs %llu", &recvs);
+	/* the server's receives, and the client's final ones */
+	cr_assert_geq(unstopped, recvs, "%llu of %llu receives skipped",
+		      unstopped, recvs);
+	free(out);
+	free(err);
 }
