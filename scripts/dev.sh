@@ -12,7 +12,7 @@ cd "$top"
 packages=(build-essential cmake pkg-config libpcap-dev libnl-3-dev
 	  libnl-idiag-3-dev libcriterion-dev tcpdump tshark wireshark-common
 	  finger curl wget python3 jq iproute2 bsdutils clang dnsutils
-	  redis-server redis-tools openssl tmux)
+	  redis-server redis-tools openssl tmux valgrind)
 
 install_missing() {
 	local missing=() p

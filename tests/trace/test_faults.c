@@ -285,3 +285,163 @@ Test(faults, job_control_in_a_terminal, .timeout = 60)
 	cr_assert_gt(after, before, "counting resumed after fg: %s", r.out);
 	st_run_free(&r);
 }
+
+/* A number after "key": in a line of socktap's JSON, or -1. */
+static long long json_num(const char *line, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = line ? strstr(line, pat) : NULL;
+	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+/* What the JSON says of the sender's direction of the one TCP
+ * conversation: events in order, no hole or overlap between them. */
+struct race_json {
+	int tcp_convs;
+	long long sender_port, data, gaps, ngaps, other;
+	long long end_data, end_gaps;
+	bool contiguous;
+};
+
+static void race_json_read(char *json, struct race_json *rj)
+{
+	long long conv = -1, pos = 0;
+	const char *sdir = NULL;
+
+	memset(rj, 0, sizeof(*rj));
+	rj->end_data = rj->end_gaps = -1;
+	rj->contiguous = true;
+	for (char *line = json, *nl; line && *line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		if (strstr(line, "\"type\":\"open\"") &&
+		    strstr(line, "\"proto\":\"TCP\"")) {
+			rj->tcp_convs++;
+			conv = json_num(line, "conv");
+			/* side A connected, or accepted: the sender connected */
+			if (strstr(line, "\"origin\":\"connect\"")) {
+				sdir = "\"dir\":\"a2b\"";
+				rj->sender_port = json_num(strstr(line, "\"a\":"),
+							   "port");
+			} else if (strstr(line, "\"origin\":\"accept\"")) {
+				sdir = "\"dir\":\"b2a\"";
+				rj->sender_port = json_num(strstr(line, "\"b\":"),
+							   "port");
+			}
+			continue;
+		}
+		if (!sdir || json_num(line, "conv") != conv)
+			continue;
+		if (strstr(line, "\"type\":\"end\"")) {
+			const char *d = sdir + 7;	/* "a2b" or "b2a" */
+			char key[8];
+
+			snprintf(key, sizeof(key), "%.3s", d);
+			rj->end_data = json_num(strstr(line, "\"bytes\":"), key);
+			rj->end_gaps = json_num(strstr(line, "\"gap_bytes\":"),
+						key);
+			continue;
+		}
+		if (!strstr(line, "\"type\":\"data\"") &&
+		    !strstr(line, "\"type\":\"gap\""))
+			continue;
+		if (!strstr(line, sdir)) {
+			rj->other += json_num(line, "len");
+			continue;
+		}
+		if (json_num(line, "offset") != pos)
+			rj->contiguous = false;
+		pos += json_num(line, "len");
+		if (strstr(line, "\"type\":\"gap\"")) {
+			rj->gaps += json_num(line, "len");
+			rj->ngaps++;
+		} else {
+			rj->data += json_num(line, "len");
+		}
+	}
+}
+
+/* A sender whose buffer another thread unmaps and maps back while it
+ * sends: socktap reads that memory after the kernel did, and whatever it
+ * cannot read is a gap.  Never a crash; every byte the kernel accepted is
+ * either data or gap, in order, in the JSON and in the pcap alike. */
+Test(faults, send_buffer_unmapped_mid_call, .timeout = 60)
+{
+	const char *json = st_tmpfile(".json");
+	const char *pcap = st_tmpfile(".pcap");
+	char *argv[] = { ST_BIN, "-q", "--json", (char *)json, "-w",
+			 (char *)pcap, "--", ST_PROCS, "unmap-race", "1000",
+			 NULL };
+	char *fields[] = { "/usr/bin/tshark", "-r", (char *)pcap, "-T",
+			   "fields", "-e", "tcp.srcport", "-e", "tcp.len",
+			   "-e", "tcp.nxtseq", NULL };
+	unsigned long long sent = 0, got = 0;
+	unsigned long efault = 0, remaps = 0;
+	long long wire_data = 0, wire_next = 0, wire_other = 0;
+	struct race_json rj;
+	struct st_run r;
+	const char *s;
+	char *text;
+
+	cr_assert_eq(st_run(argv, &r), 0);
+	cr_assert_eq(r.status, 0, "%s %.2000s", r.out, r.err);
+	s = strstr(r.out, "SENT ");
+	cr_assert(s && sscanf(s, "SENT %llu RECEIVED %llu EFAULT %lu "
+			      "REMAPS %lu", &sent, &got, &efault,
+			      &remaps) == 4, "%s", r.out);
+	cr_assert(strstr(r.out, "\nOK\n"), "%s", r.out);
+	cr_assert_eq(sent, got, "%s", r.out);
+	st_run_free(&r);
+
+	text = st_slurp(json, NULL);
+	cr_assert_not_null(text, "no JSON written");
+	race_json_read(text, &rj);
+	free(text);
+	cr_log_info("unmap race: sent %llu, efault %lu, remaps %lu, "
+		    "%lld gaps of %lld bytes", sent, efault, remaps, rj.ngaps,
+		    rj.gaps);
+	cr_assert_eq(rj.tcp_convs, 1);
+	cr_assert_gt(rj.sender_port, 0, "a connect or accept opened it");
+	cr_assert(rj.contiguous, "each event starts where the last ended");
+	cr_assert_eq(rj.data + rj.gaps, (long long)sent,
+		     "data %lld + gaps %lld, sent %llu", rj.data, rj.gaps,
+		     sent);
+	cr_assert_eq(rj.end_data, rj.data, "end event agrees");
+	cr_assert_eq(rj.end_gaps, rj.gaps, "end event agrees");
+	cr_assert_eq(rj.other, 0, "the receiver sent nothing");
+	cr_assert(rj.ngaps > 0 || efault > 0, "the race never happened");
+
+	/* the pcap: readable, the data bytes in packets, the gaps skipped
+	 * in sequence space (SYN and FIN take one number each) */
+	cr_assert_eq(st_run(fields, &r), 0);
+	cr_assert_eq(r.status, 0, "tshark: %s", r.err);
+	cr_assert_null(strstr(r.err, "cut short"), "%s", r.err);
+	for (char *line = r.out, *nl; line && *line; line = nl) {
+		long long port, len, next;
+
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		if (sscanf(line, "%lld %lld %lld", &port, &len, &next) != 3)
+			continue;
+		if (port != rj.sender_port) {
+			wire_other += len;
+			continue;
+		}
+		wire_data += len;
+		if (next > wire_next)
+			wire_next = next;
+	}
+	st_run_free(&r);
+	cr_assert_eq(wire_data, rj.data, "pcap payload %lld, JSON data %lld",
+		     wire_data, rj.data);
+	cr_assert_eq(wire_next, (long long)sent + 2, "pcap seq %lld, sent %llu",
+		     wire_next, sent);
+	cr_assert_eq(wire_other, 0);
+	unlink(json);
+	unlink(pcap);
+}
