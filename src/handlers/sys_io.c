@@ -92,10 +92,11 @@ static void arg_msgflags(struct st_hctx *c, unsigned i, unsigned long v)
 static bool receive_is_redundant(struct st_hctx *c, const struct io_kind *k,
 				 const struct st_socket *s)
 {
+	/* not wanted implies a conversation that has not ended */
 	return !c->h->calls.on_call && k->shape != IO_MSG &&
-	       k->shape != IO_MMSG && !is_dgram(s) && s->conv &&
-	       !s->conv->ended && s->conv->both_traced &&
-	       !st_model_wants_data(c->h->model, s, false);
+	       k->shape != IO_MMSG && !is_dgram(s) &&
+	       !st_model_wants_data(c->h->model, s, false) &&
+	       s->conv->both_traced;
 }
 
 enum st_entry_verdict st_sys_io_entry(struct st_hctx *c)

@@ -59,6 +59,13 @@ def variants(socktap, tmp):
     ]
 
 
+def remove(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 # workload argv -> size of its last capture, in MiB (for the dd row)
 PCAP_MIB = {}
 
@@ -69,10 +76,7 @@ def run(argv, tmp):
     # run's file (ext4 with discard here) is not part of this run's cost
     shutil.rmtree(os.path.join(tmp, "flows"), ignore_errors=True)
     for f in ("out.pcap", "dd.bin"):
-        try:
-            os.unlink(os.path.join(tmp, f))
-        except FileNotFoundError:
-            pass
+        remove(os.path.join(tmp, f))
     t0 = time.perf_counter()
     p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                        stdin=subprocess.DEVNULL, text=True)
@@ -102,10 +106,7 @@ def attach_run(socktap, bench, args, tracer, tmp):
     pid = proc.stdout.readline().strip()
     tr = None
     if tracer == "socktap":
-        try:
-            os.unlink(os.path.join(tmp, "a.pcap"))
-        except FileNotFoundError:
-            pass
+        remove(os.path.join(tmp, "a.pcap"))
         tr = subprocess.Popen([socktap, "-q", "--no-summary", "-w",
                                os.path.join(tmp, "a.pcap"), "-p", pid],
                               stderr=subprocess.DEVNULL)
