@@ -24,8 +24,10 @@ FILE *st_output_open(const char *path, char *err, size_t errlen)
 			 strerror(errno));
 		return NULL;
 	}
-	/* truncate only what is a regular file (not /dev/null, a fifo) */
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	/* truncate only a regular file (not /dev/null, a fifo) with bytes
+	 * in it: on ext4 a truncation to zero makes close(2) flush the
+	 * whole new file to disk (see pcap_file.c) */
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
 	    ftruncate(fd, 0) < 0) {
 		snprintf(err, errlen, "cannot truncate '%s': %s", path,
 			 strerror(errno));

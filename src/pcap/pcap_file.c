@@ -211,7 +211,11 @@ static int open_path(const char *path, int *fdp, char *errbuf, size_t size)
 			    "has several hard links; refusing to overwrite it");
 			return -EMLINK;
 		}
-		if (ftruncate(fd, 0) < 0) {
+		/* Only a file with bytes in it: ext4 takes a truncation to
+		 * zero for a file being replaced and then flushes the whole
+		 * capture to disk at close, which here costs as much as
+		 * writing it. */
+		if (st.st_size > 0 && ftruncate(fd, 0) < 0) {
 			e = errno;
 			close(fd);
 			say(errbuf, size, path, strerror(e));

@@ -4,9 +4,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "out/out_sinks.h"
+#include "out/outputs.h"
 #include "outputs/fake.h"
 
 static struct fk fk;
@@ -340,4 +342,41 @@ Test(json, long_stream_keeps_memory_flat)
 	fk_destroy(&fk);
 	fclose(null);
 	free(c);
+}
+
+/* --json FILE / --hexdump=FILE: a new file is 0600, an existing one is
+ * replaced (not appended to, not left with a longer old tail). */
+Test(json, output_file_created_or_replaced)
+{
+	char err[256], buf[64];
+	struct stat st;
+	FILE *f;
+	mode_t um;
+
+	fclose(out);
+	out = NULL;
+	unlink(path);
+	um = umask(0);
+	f = st_output_open(path, err, sizeof(err));
+	umask(um);
+	cr_assert_not_null(f, "%s", err);
+	fputs("new\n", f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0600, "mode %o", st.st_mode);
+	cr_assert_eq(st.st_size, 4);
+
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("an old, longer content\n", f);
+	fclose(f);
+	f = st_output_open(path, err, sizeof(err));
+	cr_assert_not_null(f, "%s", err);
+	fputs("next\n", f);
+	cr_assert_eq(fclose(f), 0);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_assert_eq(fread(buf, 1, sizeof(buf), f), 5);
+	fclose(f);
+	cr_assert_eq(memcmp(buf, "next\n", 5), 0);
 }
