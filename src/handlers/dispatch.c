@@ -243,7 +243,8 @@ void st_handlers_hooks(struct st_handlers *h, struct st_tracer_hooks *hooks)
 	memset(hooks, 0, sizeof(*hooks));
 	hooks->arg = h;
 	hooks->nrs = st_sysent_numbers(&hooks->nnrs);
-	hooks->fd_nrs = st_sysent_fd_numbers(&hooks->nfd_nrs);
+	hooks->fd_nrs = st_sysent_send_fd_numbers(&hooks->nfd_nrs);
+	hooks->rfd_nrs = st_sysent_receive_fd_numbers(&hooks->nrfd_nrs);
 	hooks->on_entry = on_entry;
 	hooks->on_exit = on_exit_stop;
 	hooks->on_new_task = on_new_task;

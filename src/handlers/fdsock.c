@@ -49,7 +49,39 @@ void st_h_refresh(struct st_hctx *c, struct st_socket *s, int fd, bool full)
 void st_h_watch(struct st_hctx *c, int fd)
 {
 	if (c->stop->watch_fd)
-		c->stop->watch_fd(c->stop, fd);
+		c->stop->watch_fd(c->stop, fd, true);
+}
+
+void st_h_watch_sends_only(struct st_hctx *c, int fd)
+{
+	if (c->stop->watch_fd)
+		c->stop->watch_fd(c->stop, fd, false);
+}
+
+bool st_h_receives_redundant(const struct st_hctx *c,
+			     const struct st_socket *s)
+{
+	/* Under -q no call line needs them, and on a stream whose peer
+	 * socket is traced too the peer's sends recorded every byte (not
+	 * wanted from this side implies a conversation not yet ended). */
+	return !c->h->calls.on_call && s->type == SOCK_STREAM && s->conv &&
+	       !st_model_wants_data(c->h->model, s, false) &&
+	       s->conv->both_traced;
+}
+
+bool st_h_peer_traced(const struct st_hctx *c, const struct st_socket *s)
+{
+	uint64_t ino = 0;
+
+	if (c->h->calls.on_call || s->type != SOCK_STREAM)
+		return false;
+	if (s->family == AF_UNIX)
+		ino = s->peer_ino;
+	else if (st_endpoint_known(&s->peer) && st_endpoint_known(&s->local) &&
+		 st_diag_tcp_inode(c->task->tgid, &s->peer, &s->local,
+				   &ino) < 0)
+		ino = 0;
+	return ino && st_model_socket_find(c->h->model, ino);
 }
 
 struct st_socket *st_h_new_fd(struct st_hctx *c, int fd, bool full)

@@ -71,13 +71,23 @@ void st_handlers_cleanup(struct st_handlers *h);
 /* The table (sysent.c). */
 const struct st_sysent *st_sysent_lookup(long nr);
 const long *st_sysent_numbers(size_t *n);
-const long *st_sysent_fd_numbers(size_t *n);
+const long *st_sysent_send_fd_numbers(size_t *n);
+const long *st_sysent_receive_fd_numbers(size_t *n);
 
 /* Helpers for handler files (dispatch.c). */
 /* The socket behind fd, resolved lazily; NULL when not a socket. */
 struct st_socket *st_h_fd_socket(struct st_hctx *c, int fd);
 /* fd is a socket now: reads and writes on it must stop. */
 void st_h_watch(struct st_hctx *c, int fd);
+/* ... only its writes: its receives need no stop (see below). */
+void st_h_watch_sends_only(struct st_hctx *c, int fd);
+/* Receives on s would add nothing: their bytes are recorded already. */
+bool st_h_receives_redundant(const struct st_hctx *c,
+			     const struct st_socket *s);
+/* Under -q, s is a stream whose other end is a socket we trace, even if
+ * that end's connect has not been seen yet: its sends will record what s
+ * receives (asks the kernel: one sock_diag request for TCP). */
+bool st_h_peer_traced(const struct st_hctx *c, const struct st_socket *s);
 /* Holds sock for the call and marks the call visible. */
 void st_h_hold(struct st_hctx *c, int fd, struct st_socket *sock);
 /* Origin info of the current stop. */

@@ -92,11 +92,9 @@ static void arg_msgflags(struct st_hctx *c, unsigned i, unsigned long v)
 static bool receive_is_redundant(struct st_hctx *c, const struct io_kind *k,
 				 const struct st_socket *s)
 {
-	/* not wanted implies a conversation that has not ended */
-	return !c->h->calls.on_call && k->shape != IO_MSG &&
-	       k->shape != IO_MMSG && !is_dgram(s) &&
-	       !st_model_wants_data(c->h->model, s, false) &&
-	       s->conv->both_traced;
+	/* recvmsg may carry fds: it always stops */
+	return k->shape != IO_MSG && k->shape != IO_MMSG &&
+	       st_h_receives_redundant(c, s);
 }
 
 enum st_entry_verdict st_sys_io_entry(struct st_hctx *c)

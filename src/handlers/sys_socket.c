@@ -230,6 +230,10 @@ void st_sys_accept_exit(struct st_hctx *c)
 	}
 	st_h_who(c, nfd, &who);
 	st_model_connected(c->h->model, s, ST_ORIGIN_ACCEPT, &who);
+	/* a client traced too: its sends record what this socket reads (its
+	 * connect may come next, the tracer sees stops in no fixed order) */
+	if (st_h_receives_redundant(c, s) || st_h_peer_traced(c, s))
+		st_h_watch_sends_only(c, nfd);
 	c->task->call.ret_sock = s;
 	/* the accepted socket, not the listener, is what the call made */
 	if (!c->task->sock)

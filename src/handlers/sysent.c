@@ -66,17 +66,28 @@ const struct st_sysent *st_sysent_lookup(long nr)
 }
 
 /* read, write and kin take an fd that may be a file: the launch filter
- * traces them only for socket fds.  send*, recv* and the rest only work
- * on sockets, so they always stop. */
-static const long fd_calls[] = {
-	SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_pread64,
-	SYS_pwrite64, SYS_preadv, SYS_pwritev, SYS_preadv2, SYS_pwritev2,
+ * traces them only for socket fds.  recvfrom is filtered the same way,
+ * so that a socket whose receives need no stop (its peer is traced, see
+ * st_h_watch_sends_only) makes none; the other socket calls always
+ * stop. */
+static const long send_fd_calls[] = {
+	SYS_write, SYS_writev, SYS_pwrite64, SYS_pwritev, SYS_pwritev2,
+};
+static const long receive_fd_calls[] = {
+	SYS_read, SYS_readv, SYS_pread64, SYS_preadv, SYS_preadv2,
+	SYS_recvfrom,
 };
 
-const long *st_sysent_fd_numbers(size_t *n)
+const long *st_sysent_send_fd_numbers(size_t *n)
 {
-	*n = sizeof(fd_calls) / sizeof(fd_calls[0]);
-	return fd_calls;
+	*n = sizeof(send_fd_calls) / sizeof(send_fd_calls[0]);
+	return send_fd_calls;
+}
+
+const long *st_sysent_receive_fd_numbers(size_t *n)
+{
+	*n = sizeof(receive_fd_calls) / sizeof(receive_fd_calls[0]);
+	return receive_fd_calls;
 }
 
 const long *st_sysent_numbers(size_t *n)

@@ -106,6 +106,14 @@ int st_diag_lookup_proto(pid_t pid, uint64_t ino, int family, int protocol,
 			 struct st_sockinfo *out);
 
 /*
+ * The inode of the TCP socket in pid's network namespace whose own
+ * address is local and whose peer is peer (one exact request, no dump):
+ * the other end of a loopback connection.  0, -ENOENT, -EINVAL or -errno.
+ */
+int st_diag_tcp_inode(pid_t pid, const struct st_endpoint *local,
+		      const struct st_endpoint *peer, uint64_t *ino);
+
+/*
  * Turns the pidfd path off (false) or back on; off forces the /proc +
  * sock_diag fallback.  For tests and for kernels known to lack pidfds.
  */

@@ -280,7 +280,7 @@ static void parse_inet(struct st_diag_query *q, const struct nlmsghdr *h)
 	if (h->nlmsg_len < NLMSG_HDRLEN || plen < sizeof(m))
 		return;		/* truncated record: not usable */
 	memcpy(&m, (const char *)h + NLMSG_HDRLEN, sizeof(m));
-	if (q->found || m.idiag_inode != q->ino ||
+	if (q->found || (q->ino && m.idiag_inode != q->ino) ||
 	    (m.idiag_family != AF_INET && m.idiag_family != AF_INET6))
 		return;
 	fill_inet(q, &m);
@@ -451,6 +451,17 @@ static int diag_run(struct nl_sock *sk, struct st_diag_query *q,
 		req.i.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 		rlen = sizeof(req.i);
 		flags = NLM_F_DUMP;
+		if (q->src && q->dst) {
+			bool v4 = q->family == AF_INET;
+
+			req.i.id.idiag_sport = htons(q->src->port);
+			req.i.id.idiag_dport = htons(q->dst->port);
+			memcpy(req.i.id.idiag_src, v4 ? (const void *)&q->src->v4
+						      : &q->src->v6, v4 ? 4 : 16);
+			memcpy(req.i.id.idiag_dst, v4 ? (const void *)&q->dst->v4
+						      : &q->dst->v6, v4 ? 4 : 16);
+			flags = 0;
+		}
 	}
 
 	msg = nlmsg_alloc_simple(type, flags);
@@ -609,6 +620,40 @@ int st_diag_lookup_proto(pid_t pid, uint64_t ino, int family, int protocol,
 		return nsfd;
 	}
 	r = st_diag_lookup_nsfd(nsfd, ino, family, protocol, true, out);
+	close(nsfd);
+	return r;
+}
+
+int st_diag_tcp_inode(pid_t pid, const struct st_endpoint *local,
+		      const struct st_endpoint *peer, uint64_t *ino)
+{
+	struct st_sockinfo tmp;
+	struct st_diag_query q;
+	struct nl_sock *sk;
+	bool broken;
+	int nsfd, r;
+
+	*ino = 0;
+	if ((local->family != AF_INET && local->family != AF_INET6) ||
+	    peer->family != local->family || !local->port || !peer->port)
+		return -EINVAL;
+	nsfd = open_pid_netns(pid);
+	if (nsfd < 0)
+		return nsfd;
+	r = ns_sock(nsfd, &sk);
+	if (r == 0) {
+		memset(&q, 0, sizeof(q));
+		q.family = local->family;
+		q.protocol = IPPROTO_TCP;
+		q.src = local;
+		q.dst = peer;
+		q.out = &tmp;
+		r = diag_run(sk, &q, &broken);
+		if (broken)
+			ns_drop(sk);
+		if (r == 0)
+			*ino = tmp.ino;
+	}
 	close(nsfd);
 	return r;
 }

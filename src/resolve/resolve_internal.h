@@ -26,7 +26,11 @@ struct st_diag_query {
 	/* in */
 	int family;		/* AF_UNIX, AF_INET, AF_INET6 */
 	int protocol;		/* IPPROTO_TCP/UDP; 0 for AF_UNIX */
-	uint32_t ino;		/* the inode looked for */
+	uint32_t ino;		/* the inode looked for (0: the one found
+				 * by the exact request below) */
+	/* AF_INET/AF_INET6: an exact request for the socket whose local
+	 * endpoint is src and peer dst (no dump) */
+	const struct st_endpoint *src, *dst;
 	uint32_t seq;		/* sequence number of the request */
 	struct st_sockinfo *out;
 	/* out */

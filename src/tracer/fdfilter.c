@@ -23,7 +23,7 @@
 
 /* Past these, precision is not worth more filters: every fd is traced. */
 #define MAX_FILTERS 12
-#define MAX_FDS 96
+#define MAX_FDS 192	/* entries of both lists */
 #define ST_FILTER_PAGE 8192
 
 struct st_fdset *st_fdset_get(struct st_tracer *t, pid_t tgid, bool create)
@@ -51,9 +51,11 @@ struct st_fdset *st_fdset_copy(struct st_tracer *t, pid_t tgid,
 
 	if (!s || !from || s == from)
 		return s;
-	s->n = 0;
+	s->n = s->rn = 0;
 	for (size_t i = 0; i < from->n; i++)
-		st_fdset_add(s, from->fds[i]);
+		st_fdset_add(s, from->fds[i], false);
+	for (size_t i = 0; i < from->rn; i++)
+		st_fdset_add(s, from->rfds[i], true);
 	s->filters = from->filters;
 	s->all = from->all;
 	s->scratch = from->scratch;	/* fork copies the mapping */
@@ -70,24 +72,23 @@ void st_fdset_drop(struct st_tracer *t, pid_t tgid)
 
 			*pp = s->next;
 			free(s->fds);
+			free(s->rfds);
 			free(s);
 			return;
 		}
 	}
 }
 
-bool st_fdset_has(const struct st_fdset *s, int fd)
+static bool sorted_has(const int *v, size_t n, int fd)
 {
-	size_t lo = 0, hi = s->n;
+	size_t lo = 0, hi = n;
 
-	if (s->all)
-		return true;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (s->fds[mid] == fd)
+		if (v[mid] == fd)
 			return true;
-		if (s->fds[mid] < fd)
+		if (v[mid] < fd)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -95,26 +96,46 @@ bool st_fdset_has(const struct st_fdset *s, int fd)
 	return false;
 }
 
-int st_fdset_add(struct st_fdset *s, int fd)
+/* 1 when added, 0 when there already, -ENOMEM */
+static int sorted_add(int **v, size_t *n, size_t *cap, int fd)
 {
 	size_t i;
 
-	if (fd < 0 || st_fdset_has(s, fd))
+	if (sorted_has(*v, *n, fd))
 		return 0;
-	if (s->n == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 16;
-		int *n = realloc(s->fds, ncap * sizeof(*n));
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		int *nv = realloc(*v, ncap * sizeof(*nv));
 
-		if (!n)
+		if (!nv)
 			return -ENOMEM;
-		s->fds = n;
-		s->cap = ncap;
+		*v = nv;
+		*cap = ncap;
 	}
-	for (i = s->n; i > 0 && s->fds[i - 1] > fd; i--)
-		s->fds[i] = s->fds[i - 1];
-	s->fds[i] = fd;
-	s->n++;
+	for (i = *n; i > 0 && (*v)[i - 1] > fd; i--)
+		(*v)[i] = (*v)[i - 1];
+	(*v)[i] = fd;
+	(*n)++;
 	return 1;
+}
+
+bool st_fdset_receives_stop(const struct st_fdset *s, int fd)
+{
+	return s->all || sorted_has(s->rfds, s->rn, fd);
+}
+
+int st_fdset_add(struct st_fdset *s, int fd, bool reads)
+{
+	int rc, grown;
+
+	if (fd < 0 || s->all)
+		return 0;
+	grown = rc = sorted_add(&s->fds, &s->n, &s->cap, fd);
+	if (rc >= 0 && reads) {
+		rc = sorted_add(&s->rfds, &s->rn, &s->rcap, fd);
+		grown |= rc;
+	}
+	return rc < 0 ? rc : grown > 0;
 }
 
 static int poke(pid_t tid, uint64_t addr, const void *buf, size_t len)
@@ -232,6 +253,8 @@ int st_fdfilter_inject(struct st_tracer *t, struct st_thread *th,
 	struct st_filter_spec spec = {
 		.fd_nrs = t->hooks.fd_nrs, .nfd_nrs = t->hooks.nfd_nrs,
 		.fds = set->fds, .nfds = set->n,
+		.rfd_nrs = t->hooks.rfd_nrs, .nrfd_nrs = t->hooks.nrfd_nrs,
+		.rfds = set->rfds, .nrfds = set->rn,
 	};
 	struct sock_filter *prog;
 	struct sock_fprog fprog;
@@ -241,7 +264,7 @@ int st_fdfilter_inject(struct st_tracer *t, struct st_thread *th,
 	int rc;
 
 	*gone = false;
-	if (set->filters + 1 >= MAX_FILTERS || set->n > MAX_FDS)
+	if (set->filters + 1 >= MAX_FILTERS || set->n + set->rn > MAX_FDS)
 		spec.trace_all_fds = true;
 	rc = scratch_page(th, set, gone, gone_status);
 	if (rc < 0)

@@ -107,7 +107,7 @@ static int inherited_sockets(struct st_fdset *set)
 			continue;
 		fl = fcntl(fd, F_GETFD);
 		if (fl >= 0 && !(fl & FD_CLOEXEC))
-			st_fdset_add(set, fd);
+			st_fdset_add(set, fd, true);
 	}
 	closedir(d);
 	return 0;
@@ -117,6 +117,9 @@ static bool is_fd_nr(const struct st_tracer *t, long nr)
 {
 	for (size_t i = 0; i < t->hooks.nfd_nrs; i++)
 		if (t->hooks.fd_nrs[i] == nr)
+			return true;
+	for (size_t i = 0; i < t->hooks.nrfd_nrs; i++)
+		if (t->hooks.rfd_nrs[i] == nr)
 			return true;
 	return false;
 }
@@ -138,6 +141,10 @@ static int install_filter(struct st_tracer *t, const struct st_fdset *set)
 		spec.nfd_nrs = t->hooks.nfd_nrs;
 		spec.fds = set->fds;
 		spec.nfds = set->n;
+		spec.rfd_nrs = t->hooks.rfd_nrs;
+		spec.nrfd_nrs = t->hooks.nrfd_nrs;
+		spec.rfds = set->rfds;
+		spec.nrfds = set->rn;
 	}
 	rc = st_seccomp_install(&spec);
 	free(nrs);
@@ -187,6 +194,7 @@ int st_tracer_launch(struct st_tracer *t, char *const *argv, char *err,
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		free(initial.fds);
+		free(initial.rfds);
 		return -errno;
 	}
 	pid = fork();
@@ -194,6 +202,7 @@ int st_tracer_launch(struct st_tracer *t, char *const *argv, char *err,
 		rc = -errno;
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		free(initial.fds);
+		free(initial.rfds);
 		close(pipefd[0]);
 		close(pipefd[1]);
 		return rc;
@@ -205,6 +214,7 @@ int st_tracer_launch(struct st_tracer *t, char *const *argv, char *err,
 	if (t->fd_filter)
 		st_fdset_copy(t, pid, &initial);
 	free(initial.fds);
+	free(initial.rfds);
 	close(pipefd[1]);
 	t->exec_errpipe = pipefd[0];
 	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);

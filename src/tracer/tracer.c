@@ -118,18 +118,23 @@ static bool nr_traced(const struct st_tracer *t, long nr)
 	       (t->traced_nr[nr / 8] & (1u << (nr % 8)));
 }
 
-static void watch_fd(struct st_stop *stop, int fd)
+static void watch_fd(struct st_stop *stop, int fd, bool reads)
 {
 	struct st_thread *th = (struct st_thread *)((char *)stop -
 					offsetof(struct st_thread, pending));
 
-	for (unsigned i = 0; i < th->nwatch; i++)
-		if (th->watch[i] == fd)
+	for (unsigned i = 0; i < th->nwatch; i++) {
+		if (th->watch[i].fd == fd) {
+			th->watch[i].reads = reads;
 			return;
-	if (th->nwatch < sizeof(th->watch) / sizeof(th->watch[0]))
-		th->watch[th->nwatch++] = fd;
-	else
+		}
+	}
+	if (th->nwatch < sizeof(th->watch) / sizeof(th->watch[0])) {
+		th->watch[th->nwatch].fd = fd;
+		th->watch[th->nwatch++].reads = reads;
+	} else {
 		th->watch_overflow = true;
+	}
 }
 
 static void handle_gone(struct st_tracer *t, pid_t pid, int status);
@@ -155,11 +160,14 @@ static bool apply_watches(struct st_tracer *t, struct st_thread *th)
 		th->nwatch = 0;
 		return true;
 	}
-	for (unsigned i = 0; i < th->nwatch; i++)
-		if (st_fdset_add(set, th->watch[i]) > 0)
+	for (unsigned i = 0; i < th->nwatch; i++) {
+		if (st_fdset_add(set, th->watch[i].fd, th->watch[i].reads) > 0)
 			grown = true;
+		if (!st_fdset_receives_stop(set, th->watch[i].fd))
+			t->stats.fds_receive_free++;
+	}
 	if (th->watch_overflow && !set->all) {
-		set->n = 0;	/* too many at once: trace every fd */
+		set->n = set->rn = 0;	/* too many at once: every fd */
 		set->filters = 1000;
 		grown = true;
 	}

@@ -23,9 +23,10 @@ struct st_stop {
 	bool is_error;
 	struct timespec ts;	/* CLOCK_REALTIME at the stop */
 	void **task;		/* the hooks' per-thread data slot */
-	/* The handlers found a socket at fd: make sure reads and writes on
-	 * it stop (the launch filter lets other fds' reads run free). */
-	void (*watch_fd)(struct st_stop *stop, int fd);
+	/* The handlers found a socket at fd: make sure sends on it stop,
+	 * and receives unless reads is false (the launch filter lets other
+	 * fds' reads run free).  Called again for fd, the last call wins. */
+	void (*watch_fd)(struct st_stop *stop, int fd, bool reads);
 };
 
 enum st_entry_verdict {
@@ -42,6 +43,10 @@ struct st_tracer_hooks {
 	 * it is a socket (read, write ...): filtered by fd at launch. */
 	const long *fd_nrs;
 	size_t nfd_nrs;
+	/* Receives of that kind: they may run free on a socket whose bytes
+	 * its peer's sends record (watch_fd with reads false). */
+	const long *rfd_nrs;
+	size_t nrfd_nrs;
 	enum st_entry_verdict (*on_entry)(void *arg, struct st_stop *stop);
 	void (*on_exit)(void *arg, struct st_stop *stop);
 	/* A new traced thread or process.  shares_files: same fd table. */
@@ -100,6 +105,7 @@ struct st_tracer_stats {
 	uint64_t stops_seccomp, stops_entry, stops_exit, stops_signal,
 		 stops_event, entries_skipped, filters_injected,
 		 filter_failures;
+	uint64_t fds_receive_free;	/* sockets whose receives never stop */
 };
 void st_tracer_get_stats(const struct st_tracer *t,
 			 struct st_tracer_stats *stats);

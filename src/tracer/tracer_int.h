@@ -16,7 +16,10 @@ struct st_thread {
 	bool announced;		/* the hooks know it (task created) */
 	bool foreign_warned;
 	struct st_stop pending;	/* the entry being waited on */
-	int watch[8];		/* fds to add to the filter at this exit */
+	struct {
+		int fd;
+		bool reads;	/* its reads stop too */
+	} watch[8];		/* fds to add to the filter at this exit */
 	unsigned nwatch;
 	bool watch_overflow;
 	void *task;		/* the hooks' per-thread data */
@@ -59,7 +62,11 @@ struct st_filter_spec {
 	size_t nfd_nrs;
 	const int *fds;		/* sorted, unique */
 	size_t nfds;
-	bool trace_all_fds;	/* fd_nrs traced whatever the fd */
+	const long *rfd_nrs;	/* receives: traced when args[0] is in rfds */
+	size_t nrfd_nrs;
+	const int *rfds;	/* sorted, unique */
+	size_t nrfds;
+	bool trace_all_fds;	/* fd_nrs and rfd_nrs traced whatever the fd */
 };
 
 struct sock_filter;
@@ -72,8 +79,10 @@ int st_seccomp_install(const struct st_filter_spec *spec);
 /* The fd numbers a process's filters trace reads and writes for. */
 struct st_fdset {
 	pid_t tgid;
-	int *fds;		/* sorted, unique */
+	int *fds;		/* sorted, unique: every socket fd */
 	size_t n, cap;
+	int *rfds;		/* of those, the ones whose receives stop */
+	size_t rn, rcap;
 	unsigned filters;	/* stacked so far */
 	bool all;		/* gave up precision: every fd traced */
 	uint64_t scratch;	/* a page in the tracee for filter programs */
@@ -84,8 +93,11 @@ struct st_fdset *st_fdset_get(struct st_tracer *t, pid_t tgid, bool create);
 struct st_fdset *st_fdset_copy(struct st_tracer *t, pid_t tgid,
 			       const struct st_fdset *from);
 void st_fdset_drop(struct st_tracer *t, pid_t tgid);
-bool st_fdset_has(const struct st_fdset *s, int fd);
-int st_fdset_add(struct st_fdset *s, int fd);
+/* Adds a socket fd; reads: its receives stop too (else only its sends:
+ * its bytes are recorded by the peer).  1 when the set grew. */
+int st_fdset_add(struct st_fdset *s, int fd, bool reads);
+/* Receives on fd stop (an older filter may have it, fds only grow). */
+bool st_fdset_receives_stop(const struct st_fdset *s, int fd);
 /* Makes the stopped thread's process trace reads and writes on the fds
  * of set (one stacked filter).  Returns 0, or -errno; *gone is set when
  * the thread died meanwhile (its wait status in *gone_status). */
