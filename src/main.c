@@ -100,7 +100,8 @@ static void print_stats(const struct st_tracer_stats *ts,
 	fprintf(stderr, "socktap: stats: stops_seccomp=%llu stops_entry=%llu "
 		"stops_exit=%llu stops_signal=%llu stops_event=%llu "
 		"entries_skipped=%llu filters_injected=%llu "
-		"filter_failures=%llu fds_receive_free=%llu calls=%llu "
+		"filter_failures=%llu fds_receive_free=%llu "
+		"released_early=%llu calls=%llu "
 		"receives_unstopped=%llu bytes_copied=%llu "
 		"tracer_cpu_s=%.3f tracee_cpu_s=%.3f maxrss_kib=%ld\n",
 		(unsigned long long)ts->stops_seccomp,
@@ -112,6 +113,7 @@ static void print_stats(const struct st_tracer_stats *ts,
 		(unsigned long long)ts->filters_injected,
 		(unsigned long long)ts->filter_failures,
 		(unsigned long long)ts->fds_receive_free,
+		(unsigned long long)ts->released_early,
 		(unsigned long long)h->ncalls,
 		(unsigned long long)h->receives_unstopped,
 		(unsigned long long)h->bytes_copied,

@@ -8,6 +8,15 @@
 
 #include "handlers/handlers.h"
 
+/* The payload's last byte is in: let the tracee run while the model and
+ * the outputs take it, when nothing more is to be read and its
+ * conversation exists (so no lookup about its process follows). */
+static void release_tracee(struct st_hctx *c, const struct st_socket *s)
+{
+	if (c->payload_last && c->stop->release && s->conv && !s->conv->ended)
+		c->stop->release(c->stop);
+}
+
 size_t st_h_data(struct st_hctx *c, struct st_socket *s, bool send,
 	       uint64_t addr, size_t len, unsigned flags, size_t orig_len,
 	       const struct st_endpoint *peer, bool preview)
@@ -54,6 +63,8 @@ size_t st_h_data(struct st_hctx *c, struct st_socket *s, bool send,
 		}
 		if (off + (size_t)n < len)
 			f |= ST_EVF_PART;
+		else
+			release_tracee(c, s);
 		st_model_data(h->model, s, send, h->buf, (size_t)n, f,
 			      orig_len, peer, &who);
 		off += (size_t)n;
@@ -115,6 +126,8 @@ size_t st_h_data_iov(struct st_hctx *c, struct st_socket *s, bool send,
 				off += (size_t)n;
 				if (done + off < len)
 					f |= ST_EVF_PART;
+				else
+					release_tracee(c, s);
 				st_model_data(h->model, s, send, h->buf,
 					      (size_t)n, f, orig_len, peer,
 					      &who);

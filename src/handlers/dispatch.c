@@ -87,7 +87,7 @@ static enum st_entry_verdict on_entry(void *arg, struct st_stop *stop)
 	struct st_handlers *h = arg;
 	struct st_task *t = *stop->task;
 	const struct st_sysent *e = st_sysent_lookup(stop->nr);
-	struct st_hctx c = { h, t, stop };
+	struct st_hctx c = { .h = h, .task = t, .stop = stop };
 	enum st_entry_verdict v;
 
 	if (!t || !e)
@@ -112,7 +112,7 @@ static void on_exit_stop(void *arg, struct st_stop *stop)
 	struct st_handlers *h = arg;
 	struct st_task *t = *stop->task;
 	const struct st_sysent *e = st_sysent_lookup(stop->nr);
-	struct st_hctx c = { h, t, stop };
+	struct st_hctx c = { .h = h, .task = t, .stop = stop };
 
 	if (!t || !e)
 		return;

@@ -54,6 +54,9 @@ struct st_hctx {
 	struct st_handlers *h;
 	struct st_task *task;
 	struct st_stop *stop;
+	/* the payload is the last thing read from the tracee at this exit:
+	 * once it is read, the tracee may run on (st_stop.release) */
+	bool payload_last;
 };
 
 struct st_sysent {

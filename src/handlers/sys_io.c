@@ -395,6 +395,9 @@ void st_sys_io_exit(struct st_hctx *c)
 
 	if (!k || !s)
 		return;
+	/* recvmsg and kin read their control data after the payload */
+	c->payload_last = k->shape == IO_PLAIN || k->shape == IO_VEC ||
+			  k->shape == IO_ADDR;
 	switch (k->shape) {
 	case IO_PLAIN:
 		exit_plain(c, k, s);

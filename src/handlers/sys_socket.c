@@ -91,6 +91,10 @@ void st_sys_socketpair_exit(struct st_hctx *c)
 	st_model_connected(c->h->model, s[0], ST_ORIGIN_PAIR, &who);
 	who.fd = sv[1];
 	st_model_connected(c->h->model, s[1], ST_ORIGIN_PAIR, &who);
+	/* both ends are ours: what one receives, the other's sends record */
+	for (int i = 0; i < 2; i++)
+		if (st_h_receives_redundant(c, s[i]))
+			st_h_watch_sends_only(c, sv[i]);
 	st_h_hold(c, sv[0], s[0]);
 }
 

@@ -42,6 +42,7 @@ struct st_thread *st_thread_add(struct st_tracer *t, pid_t tid, pid_t tgid)
 		return NULL;
 	th->tid = tid;
 	th->tgid = tgid;
+	th->tracer = t;
 	th->next = t->threads[bucket(tid)];
 	t->threads[bucket(tid)] = th;
 	t->nthreads++;
@@ -135,6 +136,20 @@ static void watch_fd(struct st_stop *stop, int fd, bool reads)
 	} else {
 		th->watch_overflow = true;
 	}
+}
+
+/* The thread runs on at once: the rest of its exit's work (the model,
+ * packets, output) overlaps with it instead of keeping it stopped. */
+static void release_early(struct st_stop *stop)
+{
+	struct st_thread *th = (struct st_thread *)((char *)stop -
+					offsetof(struct st_thread, pending));
+
+	if (th->released || th->nwatch || th->watch_overflow)
+		return;
+	resume(th->tracer, th, 0);
+	th->released = true;
+	th->tracer->stats.released_early++;
 }
 
 static void handle_gone(struct st_tracer *t, pid_t pid, int status);
@@ -249,7 +264,13 @@ static void handle_syscall(struct st_tracer *t, struct st_thread *th,
 			st->ts = *ts;
 			st->task = &th->task;
 			st->watch_fd = t->fd_filter ? watch_fd : NULL;
+			st->release = release_early;
 			t->hooks.on_exit(t->hooks.arg, st);
+			st->release = NULL;
+			if (th->released) {
+				th->released = false;
+				return;
+			}
 		}
 		if (th->nwatch || th->watch_overflow) {
 			/* thread-safety: th may be freed if it died */

@@ -27,6 +27,10 @@ struct st_stop {
 	 * and receives unless reads is false (the launch filter lets other
 	 * fds' reads run free).  Called again for fd, the last call wins. */
 	void (*watch_fd)(struct st_stop *stop, int fd, bool reads);
+	/* At an exit: the handlers have read from the tracee all they
+	 * will; it may run on while they finish (records and outputs).
+	 * Not after watch_fd. */
+	void (*release)(struct st_stop *stop);
 };
 
 enum st_entry_verdict {
@@ -106,6 +110,7 @@ struct st_tracer_stats {
 		 stops_event, entries_skipped, filters_injected,
 		 filter_failures;
 	uint64_t fds_receive_free;	/* sockets whose receives never stop */
+	uint64_t released_early;	/* exits resumed before the outputs */
 };
 void st_tracer_get_stats(const struct st_tracer *t,
 			 struct st_tracer_stats *stats);

@@ -15,6 +15,8 @@ struct st_thread {
 	bool started;		/* its first (auto-attach) stop was seen */
 	bool announced;		/* the hooks know it (task created) */
 	bool foreign_warned;
+	bool released;		/* resumed early at this exit (release) */
+	struct st_tracer *tracer;
 	struct st_stop pending;	/* the entry being waited on */
 	struct {
 		int fd;

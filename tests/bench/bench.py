@@ -5,6 +5,16 @@ untraced run of the same rounds, and socktap's peak RSS.  A benchmark,
 not a test: it never fails on timing.
 
     tests/bench/bench.py [--build DIR] [--rounds N] [--quick] [--csv FILE]
+                         [--memory as-is|warm|cold]
+
+--memory: on a VM that hands freed memory back to its host (free page
+reporting, seen here), a file written into memory freed a second or two
+earlier costs 3 to 5 times what it costs in memory freed just now: the
+host faults every page in again.  "as-is" leaves it to chance (and to
+the order of the variants); "cold" waits 3 s before every run that
+writes a file, "warm" writes and deletes a file as big first.  Either
+puts every run that writes a capture, and the dd row, on the same
+footing.
 """
 import argparse
 import csv
@@ -70,6 +80,27 @@ def remove(path):
 PCAP_MIB = {}
 
 
+MEMORY = "as-is"
+SETTLE_MIB = 600    # warm: as much as the largest capture
+
+
+def writes_files(argv):
+    return any(a in argv for a in ("-w", "--flows")) or argv[0] == "dd"
+
+
+def settle(tmp):
+    """Puts the memory a run's files will land in in the state --memory
+    asks for (see the module's docstring)."""
+    if MEMORY == "cold":
+        time.sleep(3)
+    elif MEMORY == "warm":
+        warm = os.path.join(tmp, "warm.bin")
+        subprocess.run(["dd", "if=/dev/zero", "of=" + warm, "bs=1M",
+                        "count=%d" % SETTLE_MIB], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        remove(warm)
+
+
 def run(argv, tmp):
     """Wall time and the tracer's peak RSS (KiB, from --stats) of one run."""
     # every output starts fresh, as a new capture would: deleting the last
@@ -77,6 +108,8 @@ def run(argv, tmp):
     shutil.rmtree(os.path.join(tmp, "flows"), ignore_errors=True)
     for f in ("out.pcap", "dd.bin"):
         remove(os.path.join(tmp, f))
+    if writes_files(argv):
+        settle(tmp)
     t0 = time.perf_counter()
     p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                        stdin=subprocess.DEVNULL, text=True)
@@ -107,6 +140,7 @@ def attach_run(socktap, bench, args, tracer, tmp):
     tr = None
     if tracer == "socktap":
         remove(os.path.join(tmp, "a.pcap"))
+        settle(tmp)
         tr = subprocess.Popen([socktap, "-q", "--no-summary", "-w",
                                os.path.join(tmp, "a.pcap"), "-p", pid],
                               stderr=subprocess.DEVNULL)
@@ -133,7 +167,12 @@ def main():
                     help="smaller workloads, for a smoke run")
     ap.add_argument("--csv", default="bench.csv")
     ap.add_argument("--only", help="comma-separated workload names")
+    ap.add_argument("--memory", choices=("as-is", "warm", "cold"),
+                    default="as-is",
+                    help="the state of the memory files are written to")
     a = ap.parse_args()
+    global MEMORY
+    MEMORY = a.memory
     socktap = os.path.join(a.build, "socktap")
     bench = os.path.join(a.build, "tests", "bench", "st_bench")
     for f in (socktap, bench):
@@ -189,8 +228,8 @@ def main():
         w.writerow(["workload", "variant", "median_s", "min_s", "max_s",
                     "ratio_to_untraced", "socktap_maxrss_kib"])
         w.writerows(rows)
-    print("\nwritten: %s (%s, %d rounds)" % (a.csv, os.uname().machine,
-                                            a.rounds))
+    print("\nwritten: %s (%s, %d rounds, memory %s)" %
+          (a.csv, os.uname().machine, a.rounds, a.memory))
 
 
 def print_rows(rows):

@@ -5,6 +5,7 @@
  * saw, the bytes the client got back).
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -881,4 +882,85 @@ Test(trace, live_status_only_on_a_terminal, .timeout = 60)
 	cr_assert(strstr(r.err, "socktap: 1 conversation\n"), "%s", r.err);
 	cr_assert_eq(st_server_wait(sp, 10000), 0);
 	st_run_free(&r);
+}
+
+/* The bytes of one flow file; NULL when missing. */
+static char *flow_file(const char *dir, const char *suffix, size_t *len)
+{
+	char path[512];
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char *data = NULL;
+
+	cr_assert_not_null(d, "%s", dir);
+	while (!data && (de = readdir(d))) {
+		size_t n = strlen(de->d_name), k = strlen(suffix);
+
+		if (n > k && !strcmp(de->d_name + n - k, suffix)) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			data = st_slurp(path, len);
+		}
+	}
+	closedir(d);
+	return data;
+}
+
+static void remove_dir(const char *dir)
+{
+	char path[512];
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+/* Under -q both ends of a socketpair leave the receive filter (each one's
+ * sends record what the other reads): no byte is lost either way. */
+Test(trace, quiet_socketpair_receives_free, .timeout = 60)
+{
+	const char *dir = st_tmpfile(".flows");
+	char *argv[] = { SOCKTAP, "-q", "--stats", "--flows", (char *)dir,
+			 "--", "/usr/bin/python3", "-c",
+		"import os, socket\n"
+		"a, b = socket.socketpair()\n"
+		"if os.fork() == 0:\n"
+		"    a.close(); b.sendall(bytes(range(256)) * 400); n = 0\n"
+		"    while n < 5000: n += len(os.read(b.fileno(), 65536))\n"
+		"    os._exit(0)\n"
+		"b.close(); n = 0\n"
+		"while n < 102400: n += len(os.read(a.fileno(), 65536))\n"
+		"a.sendall(b'y' * 5000); os.wait(); print('ok', n)\n", NULL };
+	unsigned long long free_fds = 0;
+	struct st_run r;
+	size_t alen = 0, blen = 0;
+	char *a2b, *b2a, *st;
+
+	cr_assert_eq(st_run(argv, &r), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "ok 102400"), "%s", r.out);
+	st = strstr(r.err, "fds_receive_free=");
+	cr_assert_not_null(st, "%s", r.err);
+	sscanf(st, "fds_receive_free=%llu", &free_fds);
+	cr_assert_eq(free_fds, 2, "%s", r.err);
+	a2b = flow_file(dir, ".a2b", &alen);
+	b2a = flow_file(dir, ".b2a", &blen);
+	cr_assert(a2b && b2a, "flow files missing in %s", dir);
+	cr_assert_eq(alen, 5000);
+	cr_assert_eq(blen, 102400);
+	for (size_t i = 0; i < alen; i++)
+		cr_assert_eq(a2b[i], 'y', "a2b byte %zu", i);
+	for (size_t i = 0; i < blen; i++)
+		cr_assert_eq((unsigned char)b2a[i], i % 256, "b2a byte %zu", i);
+	free(a2b);
+	free(b2a);
+	st_run_free(&r);
+	remove_dir(dir);
 }

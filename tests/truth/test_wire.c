@@ -279,25 +279,57 @@ static int free_port(void)
 }
 
 /*
- * Both ends in the traced tree, and -q: the receives are let run without
- * an exit stop (the sends give the bytes), which must not cost a byte in
- * either direction.  --stats proves the skip happened.
+ * Runs python3 -c script under socktap -q --stats with every file output,
+ * tcpdump watching tcp port `port`; socktap must succeed.  Its stdout and
+ * stderr come back (free them).
+ */
+static void run_quiet(struct tu_case *k, const char *name, const char *script,
+		      int port, char **out, char **err)
+{
+	struct tu_capture cap;
+	char bpf[64];
+	int rc;
+
+	tu_case_init(k, name, false);
+	{
+		char *argv[] = { ST_BIN, "-q", "--stats", "-w", k->pcap,
+				 "--flows", k->flows, "--json", k->json, "--",
+				 "/usr/bin/python3", "-c", (char *)script,
+				 NULL };
+
+		snprintf(bpf, sizeof(bpf), "tcp port %d", port);
+		tu_capture_start(&cap, k->wire, bpf);
+		rc = tu_run(argv, out, NULL, err);
+		tu_capture_stop(&cap);
+	}
+	cr_assert_eq(rc, 0, "socktap exited %d: %s", rc, *err ? *err : "");
+}
+
+/* A number of socktap's --stats line (key "name="), or of the program's
+ * own output. */
+static unsigned long long number_after(const char *text, const char *key)
+{
+	const char *p = text ? strstr(text, key) : NULL;
+	unsigned long long v = 0;
+
+	cr_assert_not_null(p, "no '%s' in: %s", key, text ? text : "");
+	sscanf(p + strlen(key), "%llu", &v);
+	return v;
+}
+
+/*
+ * Both ends in the traced tree, and -q: the server's receives make no
+ * stop at all (its accepted socket leaves the receive filter) and the
+ * client's make no exit stop (the sends give the bytes), which must not
+ * cost a byte in either direction.  --stats proves the skips happened.
  */
 Test(wire, both_ends_traced_quiet)
 {
 	struct tu_case k;
-	struct tu_capture cap;
-	char script[1400], bpf[64], dfilter[64], *err = NULL, *out = NULL, *st;
-	char *argv[] = { ST_BIN, "-q", "--stats", "-w", NULL, "--flows", NULL,
-			 "--json", NULL, "--", "/usr/bin/python3", "-c", script,
-			 NULL };
-	unsigned long long unstopped = 0, recvs = 0, stops = 0, free_fds = 0;
-	int port = free_port(), rc;
+	char script[1400], dfilter[64], *err = NULL, *out = NULL;
+	unsigned long long recvs, stops;
+	int port = free_port();
 
-	tu_case_init(&k, "both_ends", false);
-	argv[4] = (char *)k.pcap;
-	argv[6] = (char *)k.flows;
-	argv[8] = (char *)k.json;
 	snprintf(script, sizeof(script),
 		"import os, socket, random\n"
 		"l = socket.socket(); l.bind(('127.0.0.1', %d)); l.listen()\n"
@@ -319,34 +351,19 @@ Test(wire, both_ends_traced_quiet)
 		"a.sendall(b'total %%d\\n' %% total); a.close(); os.wait()\n"
 		"print('recvs', recvs)\n",
 		port, port);
-	snprintf(bpf, sizeof(bpf), "tcp port %d", port);
 	snprintf(dfilter, sizeof(dfilter), "tcp.port==%d", port);
-	tu_capture_start(&cap, k.wire, bpf);
-	rc = tu_run(argv, &out, NULL, &err);
-	tu_capture_stop(&cap);
-	cr_assert_eq(rc, 0, "socktap exited %d: %s", rc, err ? err : "");
+	run_quiet(&k, "both_ends", script, port, &out, &err);
 	/* one pcap conversation (both ends are the same connection) */
 	tu_check_run(&k, "tcp", dfilter, &port, 1, 1, NULL);
-	st = err ? strstr(err, "stops_seccomp=") : NULL;
-	cr_assert_not_null(st, "no --stats line: %s", err ? err : "");
-	sscanf(st, "stops_seccomp=%llu", &stops);
-	st = strstr(err, "fds_receive_free=");
-	cr_assert_not_null(st, "%s", err);
-	sscanf(st, "fds_receive_free=%llu", &free_fds);
-	st = strstr(err, "receives_unstopped=");
-	cr_assert_not_null(st, "%s", err);
-	sscanf(st, "receives_unstopped=%llu", &unstopped);
-	st = out ? strstr(out, "recvs ") : NULL;
-	cr_assert_not_null(st, "the program did not finish: %s", out);
-	sscanf(st, "recvs %llu", &recvs);
-	/* The accepted socket's receives never stop (its fd is left out of
-	 * the receive filter): the whole run makes fewer stops than the
-	 * server receives alone, while its other calls and the client's
-	 * final receives still do (the latter without an exit stop). */
-	cr_assert_eq(free_fds, 1, "%s", err);
+	recvs = number_after(out, "recvs ");
+	stops = number_after(err, "stops_seccomp=");
+	/* The whole run makes fewer stops than the server receives alone,
+	 * while its other calls and the client's final receives still stop
+	 * (the latter without an exit stop). */
+	cr_assert_eq(number_after(err, "fds_receive_free="), 1, "%s", err);
 	cr_assert_lt(stops, recvs, "%llu stops for %llu receives: %s", stops,
 		     recvs, err);
-	cr_assert_geq(unstopped, 1, "%s", err);
+	cr_assert_geq(number_after(err, "receives_unstopped="), 1, "%s", err);
 	free(out);
 	free(err);
 }
@@ -393,19 +410,15 @@ static void untraced_client(const char *ready, int port, size_t n)
 Test(wire, receive_free_fd_reused_by_untraced_peer)
 {
 	struct tu_case k;
-	struct tu_capture cap;
-	char script[1600], bpf[64], dfilter[64], ready[400], *err = NULL,
-	     *out = NULL, *st;
-	char *argv[] = { ST_BIN, "-q", "--stats", "-w", NULL, "--flows", NULL,
-			 "--", "/usr/bin/python3", "-c", script, NULL };
-	unsigned long long free_fds = 0;
-	int port = free_port(), rc, fd1 = -1, fd2 = -2, status;
+	char script[1600], dfilter[64], ready[400], *err = NULL, *out = NULL;
+	int port = free_port(), fd1 = -1, fd2 = -2, status;
 	pid_t peer;
 
-	tu_case_init(&k, "fd_reused", false);
-	argv[4] = (char *)k.pcap;
-	argv[6] = (char *)k.flows;
-	snprintf(ready, sizeof(ready), "%s/ready", k.dir);
+	/* the case's directory is made by run_quiet: the ready file goes
+	 * beside it, where the untraced client can wait for it */
+	snprintf(ready, sizeof(ready), "%s/st-ready-%d-%d", tu_tmp(),
+		 (int)getpid(), port);
+	unlink(ready);
 	snprintf(script, sizeof(script),
 		"import os, socket\n"
 		"l = socket.socket(); l.bind(('127.0.0.1', %d)); l.listen()\n"
@@ -425,29 +438,65 @@ Test(wire, receive_free_fd_reused_by_untraced_peer)
 		"fd2 = serve()\n"
 		"print('fds', fd1, fd2)\n",
 		port, port, ready);
-	snprintf(bpf, sizeof(bpf), "tcp port %d", port);
 	snprintf(dfilter, sizeof(dfilter), "tcp.port==%d", port);
 	peer = fork();
 	cr_assert_geq(peer, 0);
 	if (peer == 0)
 		untraced_client(ready, port, 200000);
-	tu_capture_start(&cap, k.wire, bpf);
-	rc = tu_run(argv, &out, NULL, &err);
-	tu_capture_stop(&cap);
+	run_quiet(&k, "fd_reused", script, port, &out, &err);
 	cr_assert_eq(waitpid(peer, &status, 0), peer);
-	cr_assert_eq(rc, 0, "socktap exited %d: %s", rc, err ? err : "");
+	unlink(ready);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		  "the untraced client failed: %#x", status);
-	st = out ? strstr(out, "fds ") : NULL;
-	cr_assert_not_null(st, "the program did not finish: %s", out);
-	sscanf(st, "fds %d %d", &fd1, &fd2);
+	cr_assert(out && strstr(out, "fds "), "the program did not finish: %s",
+		  out);
+	sscanf(strstr(out, "fds "), "fds %d %d", &fd1, &fd2);
 	cr_assert_eq(fd1, fd2, "the second connection took another fd");
-	st = err ? strstr(err, "fds_receive_free=") : NULL;
-	cr_assert_not_null(st, "no --stats line: %s", err ? err : "");
-	sscanf(st, "fds_receive_free=%llu", &free_fds);
-	cr_assert_eq(free_fds, 1, "%s", err);
+	cr_assert_eq(number_after(err, "fds_receive_free="), 1, "%s", err);
 	/* both conversations, both directions, as the wire carried them */
 	tu_check_run(&k, "tcp", dfilter, &port, 1, 2, NULL);
+	free(out);
+	free(err);
+}
+
+/*
+ * Under -q a send's tracee runs on as soon as its payload is read, while
+ * the packets are built: a program that rewrites its buffer right after
+ * each send (write, send, sendto, sendmsg) must still be recorded as the
+ * wire carried it.
+ */
+Test(wire, buffer_rewritten_after_each_send)
+{
+	struct tu_case k;
+	char script[1400], dfilter[64], *err = NULL, *out = NULL;
+	int port = free_port();
+
+	snprintf(script, sizeof(script),
+		"import os, socket\n"
+		"l = socket.socket(); l.bind(('127.0.0.1', %d)); l.listen()\n"
+		"if os.fork() == 0:\n"
+		"    a, _ = l.accept(); n = 0\n"
+		"    while True:\n"
+		"        b = a.recv(65536)\n"
+		"        if not b: break\n"
+		"        n += len(b)\n"
+		"    a.sendall(b'%%d' %% n); os._exit(0)\n"
+		"c = socket.create_connection(('127.0.0.1', %d))\n"
+		"buf = bytearray(20000)\n"
+		"for i in range(400):\n"
+		"    buf[:] = bytes([i %% 251]) * 20000\n"
+		"    w = i %% 4\n"
+		"    if w == 0: c.sendall(buf)\n"
+		"    elif w == 1: c.sendto(buf, ('127.0.0.1', %d))\n"
+		"    elif w == 2: c.sendmsg([buf[:7000], buf[7000:]])\n"
+		"    else: os.write(c.fileno(), buf)\n"
+		"c.shutdown(socket.SHUT_WR); print('peer', c.recv(100)); os.wait()\n",
+		port, port, port);
+	snprintf(dfilter, sizeof(dfilter), "tcp.port==%d", port);
+	run_quiet(&k, "rewritten", script, port, &out, &err);
+	cr_assert(out && strstr(out, "peer b'8000000'"), "%s", out);
+	cr_assert_geq(number_after(err, "released_early="), 200, "%s", err);
+	tu_check_run(&k, "tcp", dfilter, &port, 1, 1, NULL);
 	free(out);
 	free(err);
 }
