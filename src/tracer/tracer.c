@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -466,8 +467,47 @@ static void handle_gone(struct st_tracer *t, pid_t pid, int status)
 		task_gone(t, th, true);
 }
 
+/*
+ * How long the loop polls for the next stop before it sleeps in waitpid.
+ * Waking a sleeping CPU is most of what a stop costs on a VM; the next
+ * stop often comes within tens of microseconds (a tracee resumed a moment
+ * ago, or its peer).  Measured on 2 cores: 64-byte ping-pong, 8 threads
+ * and 1 KiB bulk 10-30 % faster, 64 KiB bulk unchanged.
+ */
+#define SPIN_NS 50000L
+
+static pid_t wait_stop(long spin_ns, int *wstatus)
+{
+	struct timespec t0, now;
+	pid_t pid;
+
+	if (spin_ns > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			pid = waitpid(-1, wstatus, __WALL | WNOHANG);
+			if (pid != 0)
+				return pid;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+		} while ((now.tv_sec - t0.tv_sec) * 1000000000L +
+			 (now.tv_nsec - t0.tv_nsec) < spin_ns);
+	}
+	return waitpid(-1, wstatus, __WALL);
+}
+
+/* Polling only pays with another CPU to run the tracee meanwhile. */
+static long spin_budget(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) < 2)
+		return 0;
+	return SPIN_NS;
+}
+
 int st_tracer_run(struct st_tracer *t, int *status)
 {
+	long spin_ns = spin_budget();
+
 	while (t->nthreads > 0) {
 		struct st_thread *th;
 		struct timespec ts;
@@ -476,7 +516,7 @@ int st_tracer_run(struct st_tracer *t, int *status)
 
 		if (st_tracer_stop_signal && !t->stopping)
 			begin_stop(t);
-		pid = waitpid(-1, &wstatus, __WALL);
+		pid = wait_stop(spin_ns, &wstatus);
 		if (pid < 0) {
 			if (errno == EINTR)
 				continue;
