@@ -244,9 +244,8 @@ int st_tracer_launch(struct st_tracer *t, char *const *argv, char *err,
 	return 0;
 }
 
-/* Explains why the kernel refused PTRACE_SEIZE of tid. */
-static void explain_attach(pid_t pid, pid_t tid, int e, char *err,
-			   size_t errlen)
+/* TracerPid of tid (0: none, or unknown). */
+static long tracer_of(pid_t tid)
 {
 	char path[64], line[256];
 	long tracer = 0;
@@ -260,6 +259,16 @@ static void explain_attach(pid_t pid, pid_t tid, int e, char *err,
 				break;
 		fclose(f);
 	}
+	return tracer;
+}
+
+/* Explains why the kernel refused PTRACE_SEIZE of tid. */
+static void explain_attach(pid_t pid, pid_t tid, int e, char *err,
+			   size_t errlen)
+{
+	long tracer = tracer_of(tid);
+	FILE *f;
+
 	if (e == EPERM && tracer > 0) {
 		snprintf(err, errlen,
 			 "cannot attach to pid %d: already traced by pid %ld",
@@ -299,7 +308,7 @@ static int attach_process(struct st_tracer *t, pid_t pid, char *err,
 {
 	char path[64];
 	bool again = true;
-	void *sibling = NULL;
+	void **sibling = NULL;	/* the task slot of a thread seized before */
 	int seized = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
@@ -324,6 +333,12 @@ static int attach_process(struct st_tracer *t, pid_t pid, char *err,
 
 				if (e == ESRCH && seized)
 					continue;	/* thread exited */
+				/* a thread that one seized already cloned: the
+				 * kernel attached it to us (TRACECLONE), its
+				 * first stop tells the loop */
+				if (e == EPERM && seized && tracer_of(tid) ==
+				    getpid())
+					continue;
 				closedir(d);
 				explain_attach(pid, tid, e, err, errlen);
 				return -e;
@@ -339,7 +354,7 @@ static int attach_process(struct st_tracer *t, pid_t pid, char *err,
 				t->hooks.on_attach_task(t->hooks.arg,
 							&th->task, tid, pid,
 							sibling);
-			sibling = th->task;
+			sibling = &th->task;
 			ptrace(PTRACE_INTERRUPT, tid, 0, 0);
 			seized++;
 			again = true;

@@ -964,3 +964,69 @@ Test(trace, quiet_socketpair_receives_free, .timeout = 60)
 	st_run_free(&r);
 	remove_dir(dir);
 }
+
+/* Attaching to a process that has threads and keeps starting more: each
+ * thread found is seized (one of them sends all along: its calls are in
+ * the trace), and one born of a thread seized already is ours from birth
+ * (PTRACE_O_TRACECLONE), not refused as "already traced". */
+Test(trace, attach_while_threads_start, .timeout = 60)
+{
+	char *spawner[] = { "/usr/bin/python3", "-c",
+		"import socket, threading, time\n"
+		"def pinger():\n"
+		"    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"    while True:\n"
+		"        s.sendto(b'ping', ('127.0.0.1', 9)); time.sleep(0.005)\n"
+		"threading.Thread(target=pinger, daemon=True).start()\n"
+		"print('PORT 1', flush=True)\n"
+		"while True:\n"
+		"    ts = [threading.Thread(target=time.sleep, args=(0.001,))"
+		" for _ in range(8)]\n"
+		"    [t.start() for t in ts]; [t.join() for t in ts]\n", NULL };
+	const char *tf = st_tmpfile(".txt");
+	char pidstr[16], why[600] = "";
+	char *att[] = { SOCKTAP, "-o", (char *)tf, "-p", pidstr, NULL };
+	int port;
+	pid_t sp = st_server_start(spawner, &port);
+
+	cr_assert_gt(sp, 0);
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)sp);
+	for (int i = 0; i < 10 && !why[0]; i++) {
+		int ws, errp[2];
+		char msg[400] = "", *t;
+		ssize_t n;
+		pid_t tp;
+
+		cr_assert_eq(pipe(errp), 0);
+		tp = fork();
+		if (tp == 0) {
+			dup2(errp[1], 2);
+			close(errp[0]);
+			execv(att[0], att);
+			_exit(127);
+		}
+		close(errp[1]);
+		usleep(200 * 1000);
+		kill(tp, SIGINT);
+		waitpid(tp, &ws, 0);
+		n = read(errp[0], msg, sizeof(msg) - 1);
+		msg[n > 0 ? n : 0] = '\0';
+		close(errp[0]);
+		t = st_slurp(tf, NULL);
+		if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+			snprintf(why, sizeof(why), "attach %d: status %#x: %s",
+				 i, ws, msg);
+		else if (st_lines_with(t ? t : "", "sendto(", "\"ping\"",
+				       NULL) < 1)
+			snprintf(why, sizeof(why), "attach %d: the sending "
+				 "thread's calls are missing: %.300s", i,
+				 t ? t : "");
+		free(t);
+	}
+	/* the process lives on after ten detaches */
+	cr_expect_eq(kill(sp, 0), 0);
+	kill(sp, SIGKILL);
+	st_server_wait(sp, 5000);
+	unlink(tf);
+	cr_assert(!why[0], "%s", why);
+}
