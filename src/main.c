@@ -102,7 +102,8 @@ static void print_stats(const struct st_tracer_stats *ts,
 		"entries_skipped=%llu filters_injected=%llu "
 		"filter_failures=%llu fds_receive_free=%llu "
 		"released_early=%llu calls=%llu "
-		"receives_unstopped=%llu bytes_copied=%llu "
+		"receives_unstopped=%llu sends_prefetched=%llu "
+		"bytes_copied=%llu "
 		"tracer_cpu_s=%.3f tracee_cpu_s=%.3f maxrss_kib=%ld\n",
 		(unsigned long long)ts->stops_seccomp,
 		(unsigned long long)ts->stops_entry,
@@ -116,6 +117,7 @@ static void print_stats(const struct st_tracer_stats *ts,
 		(unsigned long long)ts->released_early,
 		(unsigned long long)h->ncalls,
 		(unsigned long long)h->receives_unstopped,
+		(unsigned long long)h->prefetched,
 		(unsigned long long)h->bytes_copied,
 		tv_s(&self.ru_utime) + tv_s(&self.ru_stime),
 		tv_s(&kids.ru_utime) + tv_s(&kids.ru_stime),

@@ -3,6 +3,7 @@
  * pieces (one process_vm_readv each) and handed to the model.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -15,6 +16,50 @@ static void release_tracee(struct st_hctx *c, const struct st_socket *s)
 {
 	if (c->payload_last && c->stop->release && s->conv && !s->conv->ended)
 		c->stop->release(c->stop);
+}
+
+/* What prefetching may hold at once, over all tasks: a bound on memory
+ * however many threads send at a time. */
+#define PREFETCH_BUDGET (8u << 20)
+
+void st_h_prefetch(struct st_hctx *c, uint64_t addr, size_t len)
+{
+	struct st_handlers *h = c->h;
+	struct st_task *t = c->task;
+	ssize_t n;
+
+	if (len > h->bufsize)
+		len = h->bufsize;
+	if (!len)
+		return;
+	if (t->pre_cap < len) {
+		size_t cap = len < 65536 ? 65536 : h->bufsize;
+		uint8_t *p;
+
+		if (h->pre_total - t->pre_cap + cap > PREFETCH_BUDGET)
+			return;
+		p = realloc(t->pre, cap);
+		if (!p)
+			return;
+		h->pre_total += cap - t->pre_cap;
+		t->pre = p;
+		t->pre_cap = cap;
+	}
+	n = st_mem_read(t->tid, addr, t->pre, len);
+	if (n <= 0)
+		return;
+	t->pre_len = (size_t)n;
+	t->pre_addr = addr;
+	h->bytes_copied += (size_t)n;
+	h->prefetched++;
+}
+
+void st_h_prefetch_free(struct st_handlers *h, struct st_task *t)
+{
+	h->pre_total -= t->pre_cap;
+	free(t->pre);
+	t->pre = NULL;
+	t->pre_len = t->pre_cap = 0;
 }
 
 size_t st_h_data(struct st_hctx *c, struct st_socket *s, bool send,
@@ -44,28 +89,40 @@ size_t st_h_data(struct st_hctx *c, struct st_socket *s, bool send,
 	}
 	while (off < len) {
 		size_t want = len - off;
+		const uint8_t *bytes = h->buf;
 		ssize_t n;
 		unsigned f = flags;
 
 		if (want > h->bufsize)
 			want = h->bufsize;
-		n = st_mem_read(c->task->tid, addr + off, h->buf, want);
-		if (n <= 0) {
-			st_model_gap(h->model, s, send, len - off,
-				     "tracee memory unreadable", peer, &who);
-			break;
+		if (off == 0 && send && c->task->pre_len &&
+		    c->task->pre_addr == addr) {
+			/* read while the call ran (st_h_prefetch): the
+			 * tracee could not change it since */
+			bytes = c->task->pre;
+			n = (ssize_t)(c->task->pre_len < want ?
+				      c->task->pre_len : want);
+		} else {
+			n = st_mem_read(c->task->tid, addr + off, h->buf,
+					want);
+			if (n <= 0) {
+				st_model_gap(h->model, s, send, len - off,
+					     "tracee memory unreadable", peer,
+					     &who);
+				break;
+			}
+			h->bytes_copied += (size_t)n;
 		}
-		h->bytes_copied += (size_t)n;
 		if (preview && off == 0) {
 			plen = (size_t)n < sizeof(h->preview) ? (size_t)n
 							       : sizeof(h->preview);
-			memcpy(h->preview, h->buf, plen);
+			memcpy(h->preview, bytes, plen);
 		}
 		if (off + (size_t)n < len)
 			f |= ST_EVF_PART;
 		else
 			release_tracee(c, s);
-		st_model_data(h->model, s, send, h->buf, (size_t)n, f,
+		st_model_data(h->model, s, send, bytes, (size_t)n, f,
 			      orig_len, peer, &who);
 		off += (size_t)n;
 	}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "handlers/handlers.h"
+#include "handlers/sys.h"
 #include "resolve/resolve.h"
 
 #define ST_PIECE (256u * 1024u)	/* payload read per step */
@@ -100,6 +101,7 @@ static enum st_entry_verdict on_entry(void *arg, struct st_stop *stop)
 	t->call.t_entry = stop->ts;
 	t->fd = -1;
 	t->addr_ok = false;
+	t->pre_len = 0;
 	set_ctx(h, t, e->name, &stop->ts);
 	v = e->entry ? e->entry(&c) : ST_ENTRY_WANT_EXIT;
 	if (v == ST_ENTRY_SKIP)
@@ -130,6 +132,16 @@ static void on_exit_stop(void *arg, struct st_stop *stop)
 	if (t->visible && h->calls.on_call)
 		h->calls.on_call(h->calls.priv, &t->call);
 	release_call(h, t);
+}
+
+static void on_running(void *arg, struct st_stop *stop)
+{
+	struct st_handlers *h = arg;
+	struct st_task *t = *stop->task;
+	struct st_hctx c = { .h = h, .task = t, .stop = stop };
+
+	if (t && t->sock)
+		st_sys_io_running(&c);
 }
 
 static void on_new_task(void *arg, void **parent, void **child, pid_t tid,
@@ -218,6 +230,7 @@ static void on_task_exit(void *arg, void **task, pid_t tid, bool exited)
 	release_call(h, t);
 	st_fdtable_unref(t->fdt);
 	st_resolve_forget_pid(t->tid);	/* pidfds are cached per thread too */
+	st_h_prefetch_free(h, t);
 	free(t);
 	*task = NULL;
 }
@@ -247,6 +260,7 @@ void st_handlers_hooks(struct st_handlers *h, struct st_tracer_hooks *hooks)
 	hooks->rfd_nrs = st_sysent_receive_fd_numbers(&hooks->nrfd_nrs);
 	hooks->on_entry = on_entry;
 	hooks->on_exit = on_exit_stop;
+	hooks->on_running = on_running;
 	hooks->on_new_task = on_new_task;
 	hooks->on_exec = on_exec;
 	hooks->on_task_exit = on_task_exit;

@@ -25,6 +25,10 @@ struct st_task {
 	struct st_endpoint addr;	/* entry-time decoded sockaddr */
 	bool addr_ok;
 	bool visible;			/* print this call */
+	/* a send's payload read while the call ran (st_h_prefetch) */
+	uint8_t *pre;
+	size_t pre_len, pre_cap;
+	uint64_t pre_addr;
 };
 
 struct st_handler_opts {
@@ -45,6 +49,8 @@ struct st_handlers {
 	uint64_t bytes_copied;		/* read from tracee memory or files */
 	uint64_t receives_unstopped;	/* redundant receives, no exit stop */
 	uint64_t ncalls;		/* calls handled to their exit */
+	size_t pre_total;		/* prefetch buffers, all tasks */
+	uint64_t prefetched;		/* sends read while they ran */
 	void (*warn)(void *arg, const char *text);
 	void *warn_arg;
 };
@@ -76,6 +82,11 @@ const struct st_sysent *st_sysent_lookup(long nr);
 const long *st_sysent_numbers(size_t *n);
 const long *st_sysent_send_fd_numbers(size_t *n);
 const long *st_sysent_receive_fd_numbers(size_t *n);
+
+/* While a send runs (st_tracer_hooks.on_running): reads up to len of
+ * its payload at addr into the task, for st_h_data at the exit. */
+void st_h_prefetch(struct st_hctx *c, uint64_t addr, size_t len);
+void st_h_prefetch_free(struct st_handlers *h, struct st_task *t);
 
 /* Helpers for handler files (dispatch.c). */
 /* The socket behind fd, resolved lazily; NULL when not a socket. */

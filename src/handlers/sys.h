@@ -18,6 +18,7 @@ ST_SYS(shutdown)
 ST_SYS(getname)
 ST_SYS(sockopt)
 ST_SYS(io)
+void st_sys_io_running(struct st_hctx *c);
 ST_SYS(sendfile)
 ST_SYS(splice)
 ST_SYS(close)

@@ -121,6 +121,20 @@ enum st_entry_verdict st_sys_io_entry(struct st_hctx *c)
 	return ST_ENTRY_WANT_EXIT;
 }
 
+/* A send on a conversation that is recorded: its payload is read while
+ * the call runs, so that its exit can let the tracee go at once. */
+void st_sys_io_running(struct st_hctx *c)
+{
+	const struct io_kind *k = kind_of(c->task->call.name);
+	struct st_socket *s = c->task->sock;
+
+	if (!k || !k->send || (k->shape != IO_PLAIN && k->shape != IO_ADDR) ||
+	    !s || !s->conv || s->conv->ended ||
+	    !st_model_wants_data(c->h->model, s, true))
+		return;
+	st_h_prefetch(c, c->stop->args[1], (size_t)c->stop->args[2]);
+}
+
 /* A receive's end-of-stream, error, or payload. */
 static bool io_prelude(struct st_hctx *c, struct st_socket *s, bool send,
 		       size_t ret)

@@ -253,6 +253,8 @@ static void handle_syscall(struct st_tracer *t, struct st_thread *th,
 		else
 			t->stats.entries_skipped++;
 		resume(t, th, 0);
+		if (th->want_exit && t->hooks.on_running)
+			t->hooks.on_running(t->hooks.arg, st);
 		return;
 	}
 	if (info.op == PTRACE_SYSCALL_INFO_EXIT) {

@@ -65,6 +65,10 @@ struct st_tracer_hooks {
 	/* A task seen for the first time at attach. */
 	void (*on_attach_task)(void *arg, void **task, pid_t tid, pid_t tgid,
 			       void **sibling_task);
+	/* An entry stop's thread was resumed into its syscall (the hook
+	 * wanted its exit): until that exit it cannot touch its memory, so
+	 * what the call sends may be read now, while it runs. */
+	void (*on_running)(void *arg, struct st_stop *stop);
 	/* A warning worth telling the user (printable text). */
 	void (*on_warning)(void *arg, pid_t tid, const char *text);
 };

@@ -460,10 +460,10 @@ Test(wire, receive_free_fd_reused_by_untraced_peer)
 }
 
 /*
- * Under -q a send's tracee runs on as soon as its payload is read, while
- * the packets are built: a program that rewrites its buffer right after
- * each send (write, send, sendto, sendmsg) must still be recorded as the
- * wire carried it.
+ * A send's payload is read while the call runs, and its tracee runs on
+ * from the exit at once, while the packets are built: a program that
+ * rewrites its buffer right after each send (write, send, sendto,
+ * sendmsg) must still be recorded as the wire carried it.
  */
 Test(wire, buffer_rewritten_after_each_send)
 {
@@ -496,6 +496,7 @@ Test(wire, buffer_rewritten_after_each_send)
 	run_quiet(&k, "rewritten", script, port, &out, &err);
 	cr_assert(out && strstr(out, "peer b'8000000'"), "%s", out);
 	cr_assert_geq(number_after(err, "released_early="), 200, "%s", err);
+	cr_assert_geq(number_after(err, "sends_prefetched="), 200, "%s", err);
 	tu_check_run(&k, "tcp", dfilter, &port, 1, 1, NULL);
 	free(out);
 	free(err);
