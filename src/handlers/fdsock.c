@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include "handlers/handlers.h"
@@ -69,6 +70,23 @@ bool st_h_receives_redundant(const struct st_hctx *c,
 	       s->conv->both_traced;
 }
 
+/* The peer is on this host: a loopback address, or the socket's own. */
+static bool peer_is_local(const struct st_socket *s)
+{
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	const uint8_t *a6 = s->peer.v6.s6_addr;
+
+	if (s->peer.family == AF_INET)
+		return (ntohl(s->peer.v4.s_addr) >> 24) == 127 ||
+		       s->peer.v4.s_addr == s->local.v4.s_addr;
+	if (s->peer.family != AF_INET6)
+		return false;
+	if (!memcmp(a6, v4mapped, 12) && a6[12] == 127)
+		return true;
+	return IN6_IS_ADDR_LOOPBACK(&s->peer.v6) ||
+	       !memcmp(a6, s->local.v6.s6_addr, 16);
+}
+
 bool st_h_peer_traced(const struct st_hctx *c, const struct st_socket *s)
 {
 	uint64_t ino = 0;
@@ -78,6 +96,7 @@ bool st_h_peer_traced(const struct st_hctx *c, const struct st_socket *s)
 	if (s->family == AF_UNIX)
 		ino = s->peer_ino;
 	else if (st_endpoint_known(&s->peer) && st_endpoint_known(&s->local) &&
+		 peer_is_local(s) &&
 		 st_diag_tcp_inode(c->task->tgid, &s->peer, &s->local,
 				   &ino) < 0)
 		ino = 0;
