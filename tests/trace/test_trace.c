@@ -464,8 +464,9 @@ Test(trace, stop_and_continue, .timeout = 60)
 	if (tp == 0) {
 		char *argv[] = { SOCKTAP, "-q", "--", "/usr/bin/python3", "-c",
 			"import os, time\n"
-			"print(os.getpid(), flush=True)\n"
-			"t = time.time(); time.sleep(1.0)\n"
+			/* t before the pid: the stop may come at once */
+			"t = time.time(); print(os.getpid(), flush=True)\n"
+			"time.sleep(1.0)\n"
 			"print('slept', round(time.time() - t, 1), flush=True)\n",
 			NULL };
 		int devnull = open("/dev/null", O_WRONLY);
