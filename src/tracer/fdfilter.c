@@ -247,15 +247,23 @@ static int scratch_page(struct st_thread *th, struct st_fdset *set,
 	return 0;
 }
 
+void st_fdfilter_spec(const struct st_tracer *t, const struct st_fdset *set,
+		      struct st_filter_spec *spec)
+{
+	spec->fd_nrs = t->hooks.fd_nrs;
+	spec->nfd_nrs = t->hooks.nfd_nrs;
+	spec->fds = set->fds;
+	spec->nfds = set->n;
+	spec->rfd_nrs = t->hooks.rfd_nrs;
+	spec->nrfd_nrs = t->hooks.nrfd_nrs;
+	spec->rfds = set->rfds;
+	spec->nrfds = set->rn;
+}
+
 int st_fdfilter_inject(struct st_tracer *t, struct st_thread *th,
 		       struct st_fdset *set, bool *gone, int *gone_status)
 {
-	struct st_filter_spec spec = {
-		.fd_nrs = t->hooks.fd_nrs, .nfd_nrs = t->hooks.nfd_nrs,
-		.fds = set->fds, .nfds = set->n,
-		.rfd_nrs = t->hooks.rfd_nrs, .nrfd_nrs = t->hooks.nrfd_nrs,
-		.rfds = set->rfds, .nrfds = set->rn,
-	};
+	struct st_filter_spec spec = { 0 };
 	struct sock_filter *prog;
 	struct sock_fprog fprog;
 	uint64_t args[6] = { 0 };
@@ -264,6 +272,7 @@ int st_fdfilter_inject(struct st_tracer *t, struct st_thread *th,
 	int rc;
 
 	*gone = false;
+	st_fdfilter_spec(t, set, &spec);
 	if (set->filters + 1 >= MAX_FILTERS || set->n + set->rn > MAX_FDS)
 		spec.trace_all_fds = true;
 	rc = scratch_page(th, set, gone, gone_status);

@@ -136,16 +136,8 @@ static int install_filter(struct st_tracer *t, const struct st_fdset *set)
 		if (!t->fd_filter || !is_fd_nr(t, t->hooks.nrs[i]))
 			nrs[spec.nnrs++] = t->hooks.nrs[i];
 	spec.nrs = nrs;
-	if (t->fd_filter) {
-		spec.fd_nrs = t->hooks.fd_nrs;
-		spec.nfd_nrs = t->hooks.nfd_nrs;
-		spec.fds = set->fds;
-		spec.nfds = set->n;
-		spec.rfd_nrs = t->hooks.rfd_nrs;
-		spec.nrfd_nrs = t->hooks.nrfd_nrs;
-		spec.rfds = set->rfds;
-		spec.nrfds = set->rn;
-	}
+	if (t->fd_filter)
+		st_fdfilter_spec(t, set, &spec);
 	rc = st_seccomp_install(&spec);
 	free(nrs);
 	return rc;

@@ -120,10 +120,16 @@ static bool nr_traced(const struct st_tracer *t, long nr)
 	       (t->traced_nr[nr / 8] & (1u << (nr % 8)));
 }
 
+/* The thread whose pending stop this is. */
+static struct st_thread *thread_of(struct st_stop *stop)
+{
+	return (struct st_thread *)((char *)stop -
+				    offsetof(struct st_thread, pending));
+}
+
 static void watch_fd(struct st_stop *stop, int fd, bool reads)
 {
-	struct st_thread *th = (struct st_thread *)((char *)stop -
-					offsetof(struct st_thread, pending));
+	struct st_thread *th = thread_of(stop);
 
 	for (unsigned i = 0; i < th->nwatch; i++) {
 		if (th->watch[i].fd == fd) {
@@ -143,8 +149,7 @@ static void watch_fd(struct st_stop *stop, int fd, bool reads)
  * packets, output) overlaps with it instead of keeping it stopped. */
 static void release_early(struct st_stop *stop)
 {
-	struct st_thread *th = (struct st_thread *)((char *)stop -
-					offsetof(struct st_thread, pending));
+	struct st_thread *th = thread_of(stop);
 
 	if (th->released || th->nwatch || th->watch_overflow)
 		return;

@@ -100,6 +100,9 @@ void st_fdset_drop(struct st_tracer *t, pid_t tgid);
 int st_fdset_add(struct st_fdset *s, int fd, bool reads);
 /* Receives on fd stop (an older filter may have it, fds only grow). */
 bool st_fdset_receives_stop(const struct st_fdset *s, int fd);
+/* Fills the fd part of spec: the fd calls of t's hooks, the fds of set. */
+void st_fdfilter_spec(const struct st_tracer *t, const struct st_fdset *set,
+		      struct st_filter_spec *spec);
 /* Makes the stopped thread's process trace reads and writes on the fds
  * of set (one stacked filter).  Returns 0, or -errno; *gone is set when
  * the thread died meanwhile (its wait status in *gone_status). */
