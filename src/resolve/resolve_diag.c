@@ -502,8 +502,10 @@ static int diag_run(struct nl_sock *sk, struct st_diag_query *q,
 	return q->err ? q->err : -ENOENT;
 }
 
+/* ino, or (ino 0) the socket whose own endpoint is src and peer dst. */
 static int diag_one(struct nl_sock **skp, int nsfd, uint64_t ino,
-		    int family, int protocol, struct st_sockinfo *out)
+		    int family, int protocol, const struct st_endpoint *src,
+		    const struct st_endpoint *dst, struct st_sockinfo *out)
 {
 	struct st_diag_query q;
 	bool broken;
@@ -515,6 +517,8 @@ static int diag_one(struct nl_sock **skp, int nsfd, uint64_t ino,
 		q.family = family;
 		q.protocol = protocol;
 		q.ino = (uint32_t)ino;
+		q.src = src;
+		q.dst = dst;
 		q.out = out;
 		r = diag_run(*skp, &q, &broken);
 		if (!broken)
@@ -554,19 +558,21 @@ int st_diag_lookup_nsfd(int nsfd, uint64_t ino, int family, int protocol,
 		return r;
 
 	if (family) {
-		r = diag_one(&sk, nsfd, ino, family, protocol, &tmp);
+		r = diag_one(&sk, nsfd, ino, family, protocol, NULL, NULL,
+			     &tmp);
 	} else {
 		for (i = 0, r = -ENOENT; i < n && r == -ENOENT && sk; i++) {
 			r = diag_one(&sk, nsfd, ino, order[i].family,
-				     order[i].protocol, &tmp);
+				     order[i].protocol, NULL, NULL, &tmp);
 			/* a kernel without the legacy request: per family */
 			if (order[i].family == AF_UNSPEC && sk &&
 			    (r == -EOPNOTSUPP || r == -EINVAL)) {
 				r = diag_one(&sk, nsfd, ino, AF_INET,
-					     IPPROTO_TCP, &tmp);
+					     IPPROTO_TCP, NULL, NULL, &tmp);
 				if (r == -ENOENT && sk)
 					r = diag_one(&sk, nsfd, ino, AF_INET6,
-						     IPPROTO_TCP, &tmp);
+						     IPPROTO_TCP, NULL, NULL,
+						     &tmp);
 			}
 		}
 	}
@@ -577,7 +583,8 @@ int st_diag_lookup_nsfd(int nsfd, uint64_t ino, int family, int protocol,
 	/* The peer's name (what getpeername() would say) is the peer
 	 * socket's own bound name: one more exact request. */
 	if (peer_name && sk && out->family == AF_UNIX && out->peer_ino &&
-	    diag_one(&sk, nsfd, out->peer_ino, AF_UNIX, 0, &tmp) == 0)
+	    diag_one(&sk, nsfd, out->peer_ino, AF_UNIX, 0, NULL, NULL,
+		     &tmp) == 0)
 		out->peer = tmp.local;
 	return 0;
 }
@@ -628,9 +635,7 @@ int st_diag_tcp_inode(pid_t pid, const struct st_endpoint *local,
 		      const struct st_endpoint *peer, uint64_t *ino)
 {
 	struct st_sockinfo tmp;
-	struct st_diag_query q;
 	struct nl_sock *sk;
-	bool broken;
 	int nsfd, r;
 
 	*ino = 0;
@@ -641,19 +646,11 @@ int st_diag_tcp_inode(pid_t pid, const struct st_endpoint *local,
 	if (nsfd < 0)
 		return nsfd;
 	r = ns_sock(nsfd, &sk);
-	if (r == 0) {
-		memset(&q, 0, sizeof(q));
-		q.family = local->family;
-		q.protocol = IPPROTO_TCP;
-		q.src = local;
-		q.dst = peer;
-		q.out = &tmp;
-		r = diag_run(sk, &q, &broken);
-		if (broken)
-			ns_drop(sk);
-		if (r == 0)
-			*ino = tmp.ino;
-	}
+	if (r == 0)
+		r = diag_one(&sk, nsfd, 0, local->family, IPPROTO_TCP, local,
+			     peer, &tmp);
+	if (r == 0)
+		*ino = tmp.ino;
 	close(nsfd);
 	return r;
 }

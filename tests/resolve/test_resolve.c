@@ -295,6 +295,37 @@ Test(resolve, sockinfo_tcp6)
 	close_all(t, 3);
 }
 
+/* The other end of a loopback connection, by its 4-tuple: the client's
+ * inode from the accepted socket's pair and back, IPv4 and IPv6; an
+ * unused pair is not found. */
+Test(resolve, tcp_inode_by_tuple)
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+
+	for (int i = 0; i < 2; i++) {
+		struct st_sockinfo a;
+		struct st_endpoint none;
+		uint64_t ino = 1;
+		int t[3];
+
+		tcp_trio(fams[i], t);
+		cr_assert_eq(st_resolve_sockinfo(getpid(), t[2], &a), 0);
+		/* the client: its own address is the accepted one's peer */
+		cr_assert_eq(st_diag_tcp_inode(getpid(), &a.peer, &a.local,
+					       &ino), 0);
+		cr_expect_eq(ino, ino_of(t[1]), "family %d", fams[i]);
+		cr_assert_eq(st_diag_tcp_inode(getpid(), &a.local, &a.peer,
+					       &ino), 0);
+		cr_expect_eq(ino, ino_of(t[2]), "family %d", fams[i]);
+		none = a.peer;
+		none.port = (uint16_t)(a.peer.port == 1 ? 2 : 1);
+		cr_expect_eq(st_diag_tcp_inode(getpid(), &none, &a.local,
+					       &ino), -ENOENT);
+		cr_expect_eq(ino, 0);
+		close_all(t, 3);
+	}
+}
+
 Test(resolve, sockinfo_udp)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET };
