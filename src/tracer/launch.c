@@ -236,29 +236,48 @@ int st_tracer_launch(struct st_tracer *t, char *const *argv, char *err,
 	return 0;
 }
 
-/* TracerPid of tid (0: none, or unknown). */
-static long tracer_of(pid_t tid)
+/* TracerPid of tid (0: none, or unknown); *state: its State letter, or
+ * 0 when it is gone. */
+static long tracer_of(pid_t tid, char *state)
 {
 	char path[64], line[256];
 	long tracer = 0;
 	FILE *f;
 
+	*state = 0;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
 	f = fopen(path, "re");
 	if (f) {
-		while (fgets(line, sizeof(line), f))
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "State: %c", state) == 1)
+				continue;
 			if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
 				break;
+		}
 		fclose(f);
 	}
 	return tracer;
+}
+
+/* PTRACE_SEIZE of tid, a thread of a process being seized, said EPERM
+ * without it being another tracer's: it was born of a thread seized
+ * already (the kernel attached it to us, PTRACE_O_TRACECLONE; its first
+ * stop tells the loop), or it is exiting (gone, a zombie). */
+static bool seize_refusal_harmless(pid_t tid)
+{
+	char state;
+	long tracer = tracer_of(tid, &state);
+
+	return tracer == getpid() || state == 0 || state == 'Z' ||
+	       state == 'X';
 }
 
 /* Explains why the kernel refused PTRACE_SEIZE of tid. */
 static void explain_attach(pid_t pid, pid_t tid, int e, char *err,
 			   size_t errlen)
 {
-	long tracer = tracer_of(tid);
+	char state;
+	long tracer = tracer_of(tid, &state);
 	FILE *f;
 
 	if (e == EPERM && tracer > 0) {
@@ -325,11 +344,8 @@ static int attach_process(struct st_tracer *t, pid_t pid, char *err,
 
 				if (e == ESRCH && seized)
 					continue;	/* thread exited */
-				/* a thread that one seized already cloned: the
-				 * kernel attached it to us (TRACECLONE), its
-				 * first stop tells the loop */
-				if (e == EPERM && seized && tracer_of(tid) ==
-				    getpid())
+				if (e == EPERM && seized &&
+				    seize_refusal_harmless(tid))
 					continue;
 				closedir(d);
 				explain_attach(pid, tid, e, err, errlen);
