@@ -11,8 +11,10 @@
 
 struct st_bgwriter {
 	int fd;
-	char *ring;
+	char *ring;		/* cap bytes, then slack for reservations */
 	size_t cap, head, len;	/* data: [head, head + len) mod cap */
+	size_t slack;
+	size_t reserved_at;	/* the tail, at the last reservation */
 	bool closing;
 	bool idle;		/* the thread waits for data */
 	int err;
@@ -57,7 +59,8 @@ static void *drain(void *arg)
 	return NULL;
 }
 
-int st_bgwriter_new(int fd, size_t ring, struct st_bgwriter **out)
+int st_bgwriter_new(int fd, size_t ring, size_t slack,
+		    struct st_bgwriter **out)
 {
 	struct st_bgwriter *b = calloc(1, sizeof(*b));
 	sigset_t all, old;
@@ -65,13 +68,14 @@ int st_bgwriter_new(int fd, size_t ring, struct st_bgwriter **out)
 
 	if (!b)
 		return -ENOMEM;
-	b->ring = malloc(ring);
+	b->ring = malloc(ring + slack);
 	if (!b->ring) {
 		free(b);
 		return -ENOMEM;
 	}
 	b->fd = fd;
 	b->cap = ring;
+	b->slack = slack;
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->has_data, NULL);
 	pthread_cond_init(&b->has_room, NULL);
@@ -87,6 +91,17 @@ int st_bgwriter_new(int fd, size_t ring, struct st_bgwriter **out)
 	}
 	*out = b;
 	return 0;
+}
+
+/* Counts n more bytes as data (the lock held). */
+static void publish(struct st_bgwriter *b, size_t n)
+{
+	b->len += n;
+	/* Wake a sleeping thread only for a good batch: records come in
+	 * many small pieces, and one wake-up each would cost more than
+	 * the copying. */
+	if (b->idle && b->len >= b->cap / 4)
+		pthread_cond_signal(&b->has_data);
 }
 
 int st_bgwriter_write(struct st_bgwriter *b, const void *p, size_t n)
@@ -108,15 +123,45 @@ int st_bgwriter_write(struct st_bgwriter *b, const void *p, size_t n)
 		if (k > b->cap - tail)
 			k = b->cap - tail;
 		memcpy(b->ring + tail, src, k);
-		b->len += k;
+		publish(b, k);
 		src += k;
 		n -= k;
-		/* Wake a sleeping thread only for a good batch: records come
-		 * in many small writes, and one wake-up each would cost more
-		 * than the copying. */
-		if (b->idle && b->len >= b->cap / 4)
-			pthread_cond_signal(&b->has_data);
 	}
+	err = b->err;
+	pthread_mutex_unlock(&b->mu);
+	return err;
+}
+
+int st_bgwriter_reserve(struct st_bgwriter *b, size_t n, void **p)
+{
+	int err;
+
+	if (n > b->slack || n > b->cap)
+		return -EINVAL;
+	pthread_mutex_lock(&b->mu);
+	while (b->cap - b->len < n && !b->err)
+		pthread_cond_wait(&b->has_room, &b->mu);
+	err = b->err;
+	/* The thread only moves head and len down together: the tail
+	 * stays where it is until the commit. */
+	b->reserved_at = (b->head + b->len) % b->cap;
+	*p = err ? NULL : b->ring + b->reserved_at;
+	pthread_mutex_unlock(&b->mu);
+	return err;
+}
+
+int st_bgwriter_commit(struct st_bgwriter *b, size_t n)
+{
+	size_t tail = b->reserved_at;
+	int err;
+
+	/* What ran into the slack belongs at the ring's start, which the
+	 * reservation found free. */
+	if (tail + n > b->cap)
+		memcpy(b->ring, b->ring + b->cap, tail + n - b->cap);
+	pthread_mutex_lock(&b->mu);
+	if (!b->err)
+		publish(b, n);
 	err = b->err;
 	pthread_mutex_unlock(&b->mu);
 	return err;

@@ -11,11 +11,20 @@
 struct st_bgwriter;
 
 /* A writer for fd (borrowed: the caller closes it after
- * st_bgwriter_close) with a ring of ring bytes.  0 or -errno. */
-int st_bgwriter_new(int fd, size_t ring, struct st_bgwriter **out);
+ * st_bgwriter_close) with a ring of ring bytes, and reservations of up to
+ * slack bytes.  0 or -errno. */
+int st_bgwriter_new(int fd, size_t ring, size_t slack,
+		    struct st_bgwriter **out);
 /* Queues n bytes; blocks while the ring is full.  0, or the first write
  * error the thread met (negative errno), once and ever after. */
 int st_bgwriter_write(struct st_bgwriter *b, const void *p, size_t n);
+/* Room for n bytes (n <= slack) in the ring, contiguous at *p: the caller
+ * builds its data there instead of copying it in.  Blocks while the ring
+ * lacks the room.  Until st_bgwriter_commit, nothing else is queued. */
+int st_bgwriter_reserve(struct st_bgwriter *b, size_t n, void **p);
+/* Queues the first n bytes of the last reservation (n may be less than
+ * reserved).  Same result as st_bgwriter_write. */
+int st_bgwriter_commit(struct st_bgwriter *b, size_t n);
 /* Drains the ring, stops the thread, frees b; the first error or 0. */
 int st_bgwriter_close(struct st_bgwriter *b);
 

@@ -48,6 +48,11 @@
 #define OPT_IF_NAME 2
 #define OPT_IF_TSRESOL 9
 #define COMMENT_MAX 2048u
+#define REC_HDR 16u		/* a classic pcap record's header */
+#define EPB_HDR 28u		/* an enhanced packet block, up to the packet */
+/* the largest record: the largest packet in a block with a comment */
+#define REC_MAX (EPB_HDR + ST_PCAP_PKT_MAX + 3u + 4u + COMMENT_MAX + 3u + \
+		 4u + 4u)
 
 struct st_pwriter {
 	int fd;
@@ -63,8 +68,8 @@ struct st_pwriter {
 	pcap_t *dead;
 	pcap_dumper_t *dumper;
 	struct timespec last;	/* last time written */
-	uint8_t *blk;		/* pcapng block being built */
-	size_t blk_cap;
+	uint8_t *blk;		/* where records are built, without a ring */
+	uint8_t *rec;		/* the record being built, or NULL */
 	bool async;		/* a regular file: written by a thread */
 	struct st_bgwriter *bg;	/* started at the first write */
 };
@@ -106,6 +111,13 @@ static ssize_t raw_write(struct st_pwriter *w, const void *buf, size_t n)
 	return r;
 }
 
+/* Started at the first write, not at open: no thread exists when the
+ * tracer forks the command. */
+static int start_bg(struct st_pwriter *w)
+{
+	return w->bg ? 0 : st_bgwriter_new(w->fd, BG_RING, REC_MAX, &w->bg);
+}
+
 static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
 {
 	struct st_pwriter *w = cookie;
@@ -116,9 +128,7 @@ static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
 		return -1;
 	}
 	if (w->async) {
-		/* started here, not at open: no thread exists when the
-		 * tracer forks the command */
-		int rc = w->bg ? 0 : st_bgwriter_new(w->fd, BG_RING, &w->bg);
+		int rc = start_bg(w);
 
 		if (!rc)
 			rc = st_bgwriter_write(w->bg, buf, n);
@@ -305,14 +315,13 @@ static int pcapng_headers(struct st_pwriter *w)
 
 static int start_format(struct st_pwriter *w)
 {
-	if (w->pcapng) {
-		/* header + packet + comment + options, padded */
-		w->blk_cap = 64 + ST_PCAP_PKT_MAX + COMMENT_MAX;
-		w->blk = malloc(w->blk_cap);
+	if (!w->async) {
+		w->blk = malloc(REC_MAX);
 		if (!w->blk)
 			return -ENOMEM;
-		return pcapng_headers(w);
 	}
+	if (w->pcapng)
+		return pcapng_headers(w);
 	/* DLT_RAW, which libpcap writes as LINKTYPE_RAW (101) */
 	w->dead = pcap_open_dead_with_tstamp_precision(DLT_RAW,
 			ST_PCAP_SNAPLEN, PCAP_TSTAMP_PRECISION_NANO);
@@ -416,11 +425,24 @@ static void clamp_time(struct st_pwriter *w, const struct timespec *ts,
 	w->last = *out;
 }
 
-static int packet_ng(struct st_pwriter *w, const struct timespec *ts,
-		     const uint8_t *pkt, size_t caplen, size_t origlen,
-		     const char *comment)
+/* A classic record's header, as pcap_dump writes it: host byte order
+ * like the file header, nanoseconds in the second field (the file says
+ * nanoseconds).  Returns the record's size. */
+static size_t finish_record(uint8_t *b, const struct timespec *t,
+			    size_t caplen, size_t origlen)
 {
-	uint8_t *b = w->blk;
+	uint32_t h[4] = { (uint32_t)t->tv_sec, (uint32_t)t->tv_nsec,
+			  (uint32_t)caplen, (uint32_t)origlen };
+
+	memcpy(b, h, sizeof(h));
+	return REC_HDR + caplen;
+}
+
+/* An enhanced packet block around the packet at b + EPB_HDR, with an
+ * optional comment.  Returns the block's size. */
+static size_t finish_epb(uint8_t *b, const struct timespec *ts,
+			 size_t caplen, size_t origlen, const char *comment)
+{
 	uint64_t t = (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
 	uint32_t u32;
 	size_t pos = 8, pad = (4 - (caplen & 3)) & 3;
@@ -435,8 +457,7 @@ static int packet_ng(struct st_pwriter *w, const struct timespec *ts,
 	memcpy(b + pos + 12, &u32, 4);
 	u32 = (uint32_t)origlen;
 	memcpy(b + pos + 16, &u32, 4);
-	pos += 20;
-	memcpy(b + pos, pkt, caplen);
+	pos = EPB_HDR;
 	memset(b + pos + caplen, 0, pad);
 	pos += caplen + pad;
 	if (comment && comment[0]) {
@@ -444,42 +465,61 @@ static int packet_ng(struct st_pwriter *w, const struct timespec *ts,
 
 		pos += put_opt(b + pos, OPT_COMMENT, comment, n);
 	}
-	return put_block(w, b, put_end(b, pos, PCAPNG_EPB));
+	return put_end(b, pos, PCAPNG_EPB);
 }
 
-int st_pwriter_packet(struct st_pwriter *w, const struct timespec *ts,
-		      const uint8_t *pkt, size_t caplen, size_t origlen,
-		      const char *comment)
+int st_pwriter_reserve(struct st_pwriter *w, uint8_t **pkt)
 {
-	struct timespec t;
+	void *p;
 	int rc;
 
+	*pkt = NULL;
 	if (w->err)
 		return w->err;
 	if (w->closed)
 		return -EBADF;
+	if (w->async) {
+		/* the stream holds no bytes (unbuffered): the record
+		 * follows everything written before it */
+		rc = start_bg(w);
+		if (!rc)
+			rc = st_bgwriter_reserve(w->bg, REC_MAX, &p);
+		if (rc) {
+			w->err = rc;
+			return rc;
+		}
+		w->rec = p;
+	} else {
+		w->rec = w->blk;
+	}
+	*pkt = w->rec + (w->pcapng ? EPB_HDR : REC_HDR);
+	return 0;
+}
+
+int st_pwriter_commit(struct st_pwriter *w, const struct timespec *ts,
+		      size_t caplen, size_t origlen, const char *comment)
+{
+	struct timespec t;
+	uint8_t *b = w->rec;
+	size_t n;
+	int rc;
+
+	if (!b)
+		return w->err ? w->err : -EINVAL;
+	w->rec = NULL;
 	if (caplen > ST_PCAP_PKT_MAX)
 		caplen = ST_PCAP_PKT_MAX;
 	if (origlen < caplen)
 		origlen = caplen;
 	clamp_time(w, ts, &t);
-	if (w->pcapng) {
-		rc = packet_ng(w, &t, pkt, caplen, origlen, comment);
-	} else {
-		struct pcap_pkthdr h;
-
-		memset(&h, 0, sizeof(h));
-		h.ts.tv_sec = t.tv_sec;
-		/* a nanosecond pcap_t takes nanoseconds in tv_usec */
-		h.ts.tv_usec = t.tv_nsec;
-		h.caplen = (bpf_u_int32)caplen;
-		h.len = (bpf_u_int32)origlen;
-		pcap_dump((u_char *)w->dumper, &h, pkt);
-		if (ferror(w->fp) && !w->err)
-			w->err = -EIO;
-		rc = w->err;
-	}
-	return rc;
+	n = w->pcapng ? finish_epb(b, &t, caplen, origlen, comment)
+		      : finish_record(b, &t, caplen, origlen);
+	if (!w->async)
+		return put_block(w, b, n);
+	rc = st_bgwriter_commit(w->bg, n);
+	if (rc && !w->err)
+		w->err = rc;
+	return w->err;
 }
 
 int st_pwriter_flush(struct st_pwriter *w)

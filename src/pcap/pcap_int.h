@@ -28,14 +28,18 @@ int st_pwriter_open(struct st_pwriter **w, const char *path, bool pcapng,
 		    bool live, char *errbuf, size_t errbuf_size);
 
 /*
- * One record: caplen bytes of pkt, from a packet of origlen bytes.
- * comment (pcapng only; printable ASCII) may be NULL.  The time is
- * clamped so that records stay in order.  Returns 0 or the first write
- * error (negative errno), again on every later call.
+ * One record, in two steps.  st_pwriter_reserve gives where to build the
+ * packet (room for ST_PCAP_PKT_MAX bytes): in the writer thread's ring
+ * when the capture is a regular file, so the packet is never copied
+ * again in user space.  st_pwriter_commit then adds the record's header:
+ * caplen bytes from a packet of origlen; comment (pcapng only; printable
+ * ASCII) may be NULL.  The time is clamped so that records stay in order.
+ * Both return 0 or the first write error (negative errno), again on every
+ * later call; nothing else is written between the two.
  */
-int st_pwriter_packet(struct st_pwriter *w, const struct timespec *ts,
-		      const uint8_t *pkt, size_t caplen, size_t origlen,
-		      const char *comment);
+int st_pwriter_reserve(struct st_pwriter *w, uint8_t **pkt);
+int st_pwriter_commit(struct st_pwriter *w, const struct timespec *ts,
+		      size_t caplen, size_t origlen, const char *comment);
 
 /* Pushes buffered records out; 0 or the first error. */
 int st_pwriter_flush(struct st_pwriter *w);
@@ -86,6 +90,8 @@ size_t st_pcap_build(uint8_t *buf, const struct st_pflow *f, int from,
 
 /* Internet checksum helpers (RFC 1071), exposed for the tests. */
 uint64_t st_pcap_csum_add(uint64_t sum, const void *data, size_t len);
+uint64_t st_pcap_csum_copy(uint64_t sum, void *dst, const void *src,
+			   size_t len);
 uint16_t st_pcap_csum_fold(uint64_t sum);
 
 #endif

@@ -70,7 +70,6 @@ struct psink {
 	size_t nb, n;
 	struct st_pcap_stats stats;
 	char comment[COMMENT_LEN];
-	uint8_t pkt[ST_PCAP_PKT_MAX];
 };
 
 /* ------------------------------------------------------------------ */
@@ -330,6 +329,13 @@ static const char *comment(struct psink *s, const struct st_event *ev,
 	return b;
 }
 
+/* Where the next packet is built (see st_pwriter_reserve). */
+static int reserve(struct psink *s, uint8_t **pkt)
+{
+	return s->err ? s->err : st_pwriter_reserve(s->w, pkt);
+}
+
+/* Writes the packet built where reserve said. */
 static int emit(struct psink *s, const struct st_event *ev, size_t caplen,
 		size_t origlen, const char *note1, const char *note2)
 {
@@ -340,7 +346,7 @@ static int emit(struct psink *s, const struct st_event *ev, size_t caplen,
 		return s->err;
 	if (s->pcapng)
 		cm = comment(s, ev, note1, note2);
-	rc = st_pwriter_packet(s->w, &ev->who.ts, s->pkt, caplen, origlen, cm);
+	rc = st_pwriter_commit(s->w, &ev->who.ts, caplen, origlen, cm);
 	if (rc)
 		return rc;
 	s->stats.packets++;
@@ -372,6 +378,7 @@ static int send_tcp(struct psink *s, struct pconv *c,
 	struct st_ptcp t;
 	char gbuf[NOTE_LEN];
 	const char *gap;
+	uint8_t *pkt;
 	size_t n;
 	int rc;
 
@@ -384,9 +391,12 @@ static int send_tcp(struct psink *s, struct pconv *c,
 	t.mss = (uint16_t)st_pcap_l4_max(&c->flow);
 	t.wscale = WSCALE;
 	gap = gap_note(c, from, gbuf, sizeof(gbuf));
-	n = st_pcap_build(s->pkt, &c->flow, from, &t, c->ipid[from]++, data,
-			  len, len);
-	rc = emit(s, ev, n, n, gap, note);
+	rc = reserve(s, &pkt);
+	if (!rc) {
+		n = st_pcap_build(pkt, &c->flow, from, &t, c->ipid[from]++,
+				  data, len, len);
+		rc = emit(s, ev, n, n, gap, note);
+	}
 	c->seq[from] += (uint32_t)len;
 	if (flags & (ST_TH_SYN | ST_TH_FIN))
 		c->seq[from]++;
@@ -478,6 +488,7 @@ static int send_udp(struct psink *s, struct pconv *c,
 	size_t max = st_pcap_l4_max(&c->flow), cap = len, wire, n;
 	char note[NOTE_LEN], gbuf[NOTE_LEN];
 	const char *gap;
+	uint8_t *pkt;
 	int rc;
 
 	note[0] = '\0';
@@ -499,7 +510,10 @@ static int send_udp(struct psink *s, struct pconv *c,
 	if (cap > total)
 		cap = total;
 	gap = gap_note(c, from, gbuf, sizeof(gbuf));
-	n = st_pcap_build(s->pkt, &c->flow, from, NULL, c->ipid[from]++, data,
+	rc = reserve(s, &pkt);
+	if (rc)
+		return rc;
+	n = st_pcap_build(pkt, &c->flow, from, NULL, c->ipid[from]++, data,
 			  cap, wire);
 	rc = emit(s, ev, n, n + (wire - cap), gap, note);
 	if (!rc)

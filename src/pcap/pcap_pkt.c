@@ -16,53 +16,54 @@
 #define UDP_HLEN 8u
 
 /*
- * One's complement sum in native byte order: summing native words of any
- * width with end-around carry and folding gives the same 16-bit sum as
- * summing network-order 16-bit words, byte-swapped (RFC 1071, 2.B), so
- * the folded result can be stored with memcpy as is.  The bulk goes in
- * 64-bit words into a 128-bit accumulator (the carries pile up in the
- * high half), which is several times faster than 16-bit steps on the
- * payload of every captured packet.  Every chunk but the last must have
- * an even length.  The result stays below 2^33, so callers may add.
+ * One's complement sum in native byte order: summing native 16-bit words
+ * and folding the carries back gives the same 16-bit sum as summing
+ * network-order words, byte-swapped (RFC 1071, 2.B), so the folded result
+ * can be stored with memcpy as is.  The bulk goes 16 bytes a step in
+ * vector lanes (GCC's generic vectors: SSE2 here, NEON elsewhere), which
+ * with the copy folded in costs about what the copy alone did.  Every
+ * chunk but the last must have an even length.  The result stays below
+ * 2^33, so callers may add.
  */
-uint64_t st_pcap_csum_add(uint64_t sum, const void *data, size_t len)
+typedef uint32_t u32x4 __attribute__((vector_size(16)));
+
+/* The sum of len bytes at p, copied to dst on the way when dst is not
+ * NULL: the payload is read once, for both.  Inlined into the two
+ * callers, where dst is a constant or not. */
+static inline __attribute__((always_inline)) uint64_t
+csum_run(uint64_t sum, uint8_t *dst, const uint8_t *p, size_t len)
 {
-	const uint8_t *p = data;
-	unsigned __int128 acc = sum;
-	uint64_t lo, hi;
+	const u32x4 low16 = { 0xffff, 0xffff, 0xffff, 0xffff };
+	uint64_t acc = sum;
 
-	while (len >= 32) {
-		uint64_t v[4];
+	/* 16 bytes a step, each 32-bit lane split into its two 16-bit
+	 * words, so no carry is lost: 65536 steps fit in a lane. */
+	while (len >= 16) {
+		size_t steps = len / 16 > 65536 ? 65536 : len / 16;
+		u32x4 lo = { 0 }, hi = { 0 };
 
-		memcpy(v, p, sizeof(v));
-		acc += (unsigned __int128)v[0] + v[1];
-		acc += (unsigned __int128)v[2] + v[3];
-		p += 32;
-		len -= 32;
+		len -= steps * 16;
+		for (; steps; steps--, p += 16) {
+			u32x4 v;
+
+			memcpy(&v, p, sizeof(v));
+			if (dst) {
+				memcpy(dst, &v, sizeof(v));
+				dst += 16;
+			}
+			lo += v & low16;
+			hi += v >> 16;
+		}
+		for (int i = 0; i < 4; i++)
+			acc += (uint64_t)lo[i] + hi[i];
 	}
-	while (len >= 8) {
-		uint64_t v;
-
-		memcpy(&v, p, 8);
-		acc += v;
-		p += 8;
-		len -= 8;
-	}
-	if (len >= 4) {
-		uint32_t v;
-
-		memcpy(&v, p, 4);
-		acc += v;
-		p += 4;
-		len -= 4;
-	}
-	if (len >= 2) {
+	if (dst && len)
+		memcpy(dst, p, len);
+	for (; len >= 2; len -= 2, p += 2) {
 		uint16_t v;
 
 		memcpy(&v, p, 2);
 		acc += v;
-		p += 2;
-		len -= 2;
 	}
 	if (len) {
 		uint8_t last[2] = { p[0], 0 };
@@ -71,14 +72,18 @@ uint64_t st_pcap_csum_add(uint64_t sum, const void *data, size_t len)
 		memcpy(&v, last, 2);
 		acc += v;
 	}
-	/* end-around carries: 128 -> 64 -> 32 bits (+ a carry) */
-	lo = (uint64_t)acc;
-	hi = (uint64_t)(acc >> 64);
-	lo += hi;
-	if (lo < hi)
-		lo++;
-	lo = (lo & 0xffffffffu) + (lo >> 32);
-	return lo;
+	return (acc & 0xffffffffu) + (acc >> 32);
+}
+
+uint64_t st_pcap_csum_add(uint64_t sum, const void *data, size_t len)
+{
+	return csum_run(sum, NULL, data, len);
+}
+
+uint64_t st_pcap_csum_copy(uint64_t sum, void *dst, const void *src,
+			   size_t len)
+{
+	return csum_run(sum, dst, src, len);
 }
 
 uint16_t st_pcap_csum_fold(uint64_t sum)
@@ -205,8 +210,9 @@ size_t st_pcap_build(uint8_t *buf, const struct st_pflow *f, int from,
 		put16(l4 + 4, (uint16_t)l4len);
 		l4[6] = l4[7] = 0;
 	}
-	if (len)
-		memcpy(l4 + l4h, payload, len);
+	/* the headers' length is even, as a chunk before the last must be */
+	sum = st_pcap_csum_add(pseudo_sum(f, from, l4len), l4, l4h);
+	sum = st_pcap_csum_copy(sum, l4 + l4h, payload, len);
 	if (!tcp && wire_len > len) {
 		/* A cut datagram: the checksum covers bytes we do not have.
 		 * IPv4 may say "none" (0); IPv6 may not, so it keeps a
@@ -214,8 +220,6 @@ size_t st_pcap_build(uint8_t *buf, const struct st_pflow *f, int from,
 		if (f->ipver == 4)
 			return iph + l4h + len;
 	}
-	sum = pseudo_sum(f, from, l4len);
-	sum = st_pcap_csum_add(sum, l4, l4h + len);
 	csum = st_pcap_csum_fold(sum);
 	if (!tcp && csum == 0)
 		csum = 0xffff;		/* 0 means "no checksum" in UDP */
