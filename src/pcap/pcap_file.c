@@ -2,7 +2,10 @@
  * The capture file.  We open it ourselves (no symlink following, mode
  * 0600) and wrap the descriptor in a stdio stream whose write function
  * is ours (fopencookie), so that:
- *  - libpcap gets a FILE * for pcap_dump_fopen and writes classic pcap;
+ *  - libpcap gets a FILE * for pcap_dump_fopen and writes the classic
+ *    pcap file header; records (the 16-byte header pcap_dump would
+ *    write, then the packet) are framed here around a packet built in
+ *    place, in the writer thread's ring for a regular file;
  *  - the first write error is kept with its exact errno (ENOSPC, EPIPE),
  *    even when stdio reports it later, at a buffer flush;
  *  - a reader that went away costs EPIPE, not a SIGPIPE that would kill

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "out/bgwrite.h"
@@ -77,5 +78,32 @@ Test(bgwrite, a_write_error_comes_back)
 	else
 		cr_assert_eq(st_bgwriter_close(b), -EFBIG, "and ever after");
 	cr_assert_eq(rc, -EFBIG);
+	close(fd);
+}
+
+/* Blocks are allocated ahead of the writes; none stay past the end once
+ * the writer is closed (on a file system without fallocate, none were
+ * allocated: the test holds there too). */
+Test(bgwrite, no_blocks_left_allocated_past_the_end)
+{
+	char path[] = "/tmp/st-bgwrite-XXXXXX";
+	int fd = mkstemp(path);
+	struct st_bgwriter *b;
+	static char buf[100000];
+	struct stat st;
+
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	memset(buf, 'p', sizeof(buf));
+	cr_assert_eq(st_bgwriter_new(fd, 65536, 0, &b), 0);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(st_bgwriter_write(b, buf, sizeof(buf)), 0);
+	cr_assert_eq(st_bgwriter_close(b), 0);
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_eq(st.st_size, 3 * (off_t)sizeof(buf));
+	/* 4 MiB are allocated at a time; what is written needs < 300 KiB */
+	cr_assert_lt((off_t)st.st_blocks * 512, st.st_size + (1 << 20),
+		     "%lld bytes allocated for %lld",
+		     (long long)st.st_blocks * 512, (long long)st.st_size);
 	close(fd);
 }
