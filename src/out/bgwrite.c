@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -18,6 +19,15 @@
  * of 0.17-0.19 s here, and that CPU is taken from the traced program.
  */
 #define PREALLOC_STEP (4u << 20)
+
+/*
+ * The thread gives way (sched_yield) before each write of at most this
+ * much.  With few CPUs it shares one with the tracer, whose polling for
+ * the next stop stays runnable: a long write would keep a stopped tracee
+ * waiting for its turn.  64 KiB bulk capture, 2 cores: 0.76 -> 0.63 s
+ * launched, 0.71 -> 0.61 s attached (medians of 9-10).
+ */
+#define WRITE_MAX (256u << 10)
 
 struct st_bgwriter {
 	int fd;
@@ -68,7 +78,10 @@ static void *drain(void *arg)
 			break;
 		/* the contiguous part; the lock is not held while writing */
 		n = b->cap - b->head < b->len ? b->cap - b->head : b->len;
+		if (n > WRITE_MAX)
+			n = WRITE_MAX;
 		pthread_mutex_unlock(&b->mu);
+		sched_yield();
 		allocate_ahead(b, n);
 		w = b->err ? (ssize_t)n : write(b->fd, b->ring + b->head, n);
 		if (w > 0)
