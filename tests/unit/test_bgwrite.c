@@ -107,3 +107,29 @@ Test(bgwrite, no_blocks_left_allocated_past_the_end)
 		     (long long)st.st_blocks * 512, (long long)st.st_size);
 	close(fd);
 }
+
+/* Large pieces through a large ring: the thread writes at most 256 KiB
+ * at a time, and every byte still lands once, in order. */
+Test(bgwrite, large_writes_are_split_and_kept_in_order)
+{
+	char path[] = "/tmp/st-bgwrite-XXXXXX";
+	int fd = mkstemp(path);
+	size_t piece = 700000, total = 3 * piece;
+	unsigned char *buf = malloc(total), *back = malloc(total);
+	struct st_bgwriter *b;
+
+	cr_assert_geq(fd, 0);
+	cr_assert(buf && back);
+	unlink(path);
+	for (size_t i = 0; i < total; i++)
+		buf[i] = (unsigned char)(i * 7 + i / 251);
+	cr_assert_eq(st_bgwriter_new(fd, 1u << 20, 0, &b), 0);
+	for (size_t off = 0; off < total; off += piece)
+		cr_assert_eq(st_bgwriter_write(b, buf + off, piece), 0);
+	cr_assert_eq(st_bgwriter_close(b), 0);
+	cr_assert_eq(pread(fd, back, total, 0), (ssize_t)total);
+	cr_assert_eq(memcmp(buf, back, total), 0);
+	free(buf);
+	free(back);
+	close(fd);
+}
