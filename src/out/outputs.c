@@ -1,39 +1,21 @@
 /* The capture outputs chosen on the command line. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "out/outfile.h"
 #include "out/out_sinks.h"
 #include "out/outputs.h"
 #include "pcap/pcap_out.h"
 
 FILE *st_output_open(const char *path, char *err, size_t errlen)
 {
-	struct stat sb;
 	FILE *f;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-			O_NOCTTY, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot write '%s': %s", path,
-			 errno == ELOOP ? "it is a symbolic link" :
-			 strerror(errno));
+	if (st_outfile_open(path, &fd, err, errlen) < 0)
 		return NULL;
-	}
-	/* truncate only a regular file (not /dev/null, a fifo) with bytes
-	 * in it: on ext4 a truncation to zero makes close(2) flush the
-	 * whole new file to disk (see pcap_file.c) */
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
-	    ftruncate(fd, 0) < 0) {
-		snprintf(err, errlen, "cannot truncate '%s': %s", path,
-			 strerror(errno));
-		close(fd);
-		return NULL;
-	}
 	f = fdopen(fd, "w");
 	if (!f) {
 		snprintf(err, errlen, "cannot write '%s': %s", path,

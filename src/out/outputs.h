@@ -20,12 +20,7 @@ struct st_outputs {
 	unsigned ncreated;
 };
 
-/*
- * Opens a file for captured data the way tcpdump and strace replace one:
- * created 0600 (it holds whatever the program sent), an existing regular
- * file truncated, a symbolic link planted at path never followed.
- * NULL with a one-line reason in err.
- */
+/* st_outfile_open as a stdio stream; NULL with a one-line reason in err. */
 FILE *st_output_open(const char *path, char *err, size_t errlen);
 
 /* Creates every output o asks for and adds its sink to m. */

@@ -6,5 +6,6 @@ list(APPEND ST_SOURCES
   ${PROJECT_SOURCE_DIR}/src/out/filter.c
   ${PROJECT_SOURCE_DIR}/src/out/out_decode.c
   ${PROJECT_SOURCE_DIR}/src/out/outputs.c
+  ${PROJECT_SOURCE_DIR}/src/out/outfile.c
   ${PROJECT_SOURCE_DIR}/src/out/bgwrite.c)
 list(APPEND ST_SOURCES ${PROJECT_SOURCE_DIR}/src/options.c)

@@ -16,7 +16,6 @@
  * enhanced packet block per packet with an optional comment.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 #include <pcap/pcap.h>
 
 #include "out/bgwrite.h"
+#include "out/outfile.h"
 #include "pcap/pcap_int.h"
 
 #ifndef ST_VERSION
@@ -190,55 +190,6 @@ static void say(char *errbuf, size_t size, const char *path, const char *why)
 		snprintf(errbuf, size, "%s: %s", path, why);
 }
 
-/*
- * open(2) without O_TRUNC first: a symbolic link at path fails (ELOOP,
- * O_NOFOLLOW), and a regular file is only truncated once we know it is
- * not a hard link someone planted to another file.
- */
-static int open_path(const char *path, int *fdp, char *errbuf, size_t size)
-{
-	struct stat st;
-	int fd, e;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-		  0600);
-	if (fd < 0) {
-		e = errno;
-		if (e == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-			say(errbuf, size, path,
-			    "is a symbolic link; refusing to follow it");
-		else
-			say(errbuf, size, path, strerror(e));
-		return -e;
-	}
-	if (fstat(fd, &st) < 0) {
-		e = errno;
-		close(fd);
-		say(errbuf, size, path, strerror(e));
-		return -e;
-	}
-	if (S_ISREG(st.st_mode)) {
-		if (st.st_nlink > 1) {
-			close(fd);
-			say(errbuf, size, path,
-			    "has several hard links; refusing to overwrite it");
-			return -EMLINK;
-		}
-		/* Only a file with bytes in it: ext4 takes a truncation to
-		 * zero for a file being replaced and then flushes the whole
-		 * capture to disk at close, which here costs as much as
-		 * writing it. */
-		if (st.st_size > 0 && ftruncate(fd, 0) < 0) {
-			e = errno;
-			close(fd);
-			say(errbuf, size, path, strerror(e));
-			return -e;
-		}
-	}
-	*fdp = fd;
-	return 0;
-}
-
 static int put_block(struct st_pwriter *w, const void *blk, size_t len)
 {
 	if (w->err)
@@ -371,7 +322,7 @@ int st_pwriter_open(struct st_pwriter **wp, const char *path, bool pcapng,
 		w->fd = STDOUT_FILENO;
 		live = true;
 	} else {
-		rc = open_path(path, &w->fd, errbuf, errbuf_size);
+		rc = st_outfile_open(path, &w->fd, errbuf, errbuf_size);
 		if (rc) {
 			free(w);
 			return rc;

@@ -125,6 +125,55 @@ Test(badinput, unwritable_output)
 	expect_error(a, "cannot write '/nonexistent-dir/trace.txt'", 1);
 }
 
+/* socktap OPT PATH -- /bin/true, or with OPT ending in '=',
+ * socktap OPTPATH -- /bin/true, must fail with msg. */
+static void output_refused(const char *opt, const char *path,
+			   const char *msg)
+{
+	char joined[128];
+	char *a[] = { SOCKTAP, (char *)opt, (char *)path, "--", "/bin/true",
+		      NULL };
+
+	if (opt[strlen(opt) - 1] == '=') {
+		snprintf(joined, sizeof(joined), "%s%s", opt, path);
+		a[1] = joined;
+		memmove(&a[2], &a[3], 3 * sizeof(a[0]));
+	}
+	expect_error(a, msg, 1);
+}
+
+/* Every output file is opened alike (-w, -o, --json, --hexdump): a
+ * symbolic link or a hard link planted at the path is refused, and the
+ * file it leads to keeps its bytes. */
+Test(badinput, planted_links_refused_by_every_output)
+{
+	char dir[] = "/tmp/st-links-XXXXXX", victim[80], sym[80], hard[80];
+	const char *opt[] = { "-w", "-o", "--json", "--hexdump=" };
+	struct stat st;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(sym, sizeof(sym), "%s/sym", dir);
+	snprintf(hard, sizeof(hard), "%s/hard", dir);
+	f = fopen(victim, "w");
+	cr_assert_not_null(f);
+	fputs("precious\n", f);
+	fclose(f);
+	cr_assert_eq(symlink(victim, sym), 0);
+	cr_assert_eq(link(victim, hard), 0);
+	for (unsigned i = 0; i < sizeof(opt) / sizeof(opt[0]); i++) {
+		output_refused(opt[i], hard, "hard links");
+		output_refused(opt[i], sym, "symbolic link");
+		cr_assert_eq(stat(victim, &st), 0);
+		cr_assert_eq(st.st_size, 9, "%s emptied the file", opt[i]);
+	}
+	unlink(sym);
+	unlink(hard);
+	unlink(victim);
+	rmdir(dir);
+}
+
 Test(badinput, help_and_version_succeed)
 {
 	char *a[] = { SOCKTAP, "--help", NULL };
