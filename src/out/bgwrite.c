@@ -82,10 +82,14 @@ static void *drain(void *arg)
 			n = WRITE_MAX;
 		pthread_mutex_unlock(&b->mu);
 		sched_yield();
-		allocate_ahead(b, n);
-		w = b->err ? (ssize_t)n : write(b->fd, b->ring + b->head, n);
-		if (w > 0)
-			b->end += w;
+		if (b->err) {
+			w = (ssize_t)n;	/* dropped: the file is lost */
+		} else {
+			allocate_ahead(b, n);
+			w = write(b->fd, b->ring + b->head, n);
+			if (w > 0)
+				b->end += w;	/* only what is in the file */
+		}
 		pthread_mutex_lock(&b->mu);
 		if (w < 0 && errno == EINTR)
 			continue;

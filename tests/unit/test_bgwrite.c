@@ -78,6 +78,17 @@ Test(bgwrite, a_write_error_comes_back)
 	else
 		cr_assert_eq(st_bgwriter_close(b), -EFBIG, "and ever after");
 	cr_assert_eq(rc, -EFBIG);
+	/* the bytes dropped after the error did not move the file's end:
+	 * the blocks allocated ahead went back, the size is the limit */
+	{
+		struct stat st;
+
+		cr_assert_eq(fstat(fd, &st), 0);
+		cr_assert_eq(st.st_size, 65536);
+		cr_assert_lt((off_t)st.st_blocks * 512, 1 << 20,
+			     "%lld bytes left allocated",
+			     (long long)st.st_blocks * 512);
+	}
 	close(fd);
 }
 
