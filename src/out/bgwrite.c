@@ -191,7 +191,7 @@ int st_bgwriter_reserve(struct st_bgwriter *b, size_t n, void **p)
 	while (b->cap - b->len < n && !b->err)
 		pthread_cond_wait(&b->has_room, &b->mu);
 	err = b->err;
-	/* The thread only moves head and len down together: the tail
+	/* The thread moves head up and len down together: the tail
 	 * stays where it is until the commit. */
 	b->reserved_at = (b->head + b->len) % b->cap;
 	*p = err ? NULL : b->ring + b->reserved_at;
