@@ -36,6 +36,30 @@ static int local_port_in(const char *trace, const char *call,
 	return -1;
 }
 
+/* Starts argv with its fd `fd` writing into a new pipe; *readfd gets
+ * the pipe's other end.  The child's pid, or -1. */
+static pid_t spawn_piped(char *const argv[], int fd, int *readfd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], fd);
+		close(p[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	if (pid < 0)
+		close(p[0]);
+	else
+		*readfd = p[0];
+	return pid;
+}
+
 static char *trace_of(char *const argv[], struct st_run *r,
 		      const char *tracefile)
 {
@@ -326,7 +350,7 @@ Test(trace, attach_mid_conversation_and_detach, .timeout = 60)
 	char *cli[] = { "/usr/bin/python3", "-c", script, NULL };
 	const char *tf = st_tmpfile(".txt");
 	char *att[] = { SOCKTAP, "-o", (char *)tf, "-p", pidstr, NULL };
-	int out[2], ws;
+	int out, ws;
 	pid_t cp, tp;
 	char buf[4096];
 	size_t len = 0;
@@ -341,17 +365,10 @@ Test(trace, attach_mid_conversation_and_detach, .timeout = 60)
 		 "    c.sendall(b'msg%%d' %% i)\n"
 		 "    print(c.recv(100).decode(), flush=True); c.close()\n"
 		 "    time.sleep(0.15)\n", port);
-	cr_assert_eq(pipe(out), 0);
-	cp = fork();
-	if (cp == 0) {
-		dup2(out[1], 1);
-		close(out[0]);
-		execv(cli[0], cli);
-		_exit(127);
-	}
-	close(out[1]);
+	cp = spawn_piped(cli, 1, &out);
+	cr_assert_gt(cp, 0);
 	/* mid-conversation: after the first reply */
-	n = read(out[0], buf, sizeof(buf) - 1);
+	n = read(out, buf, sizeof(buf) - 1);
 	cr_assert_gt(n, 0);
 	len = (size_t)n;
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)cp);
@@ -365,7 +382,7 @@ Test(trace, attach_mid_conversation_and_detach, .timeout = 60)
 	cr_assert_eq(waitpid(tp, &ws, 0), tp);
 	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "socktap status %d",
 		  ws);
-	while ((n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+	while ((n = read(out, buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
 	buf[len] = '\0';
 	cr_assert_eq(waitpid(cp, &ws, 0), cp);
@@ -384,7 +401,7 @@ Test(trace, attach_mid_conversation_and_detach, .timeout = 60)
 		      "a connection made while attached is traced: %s", t);
 	cr_assert_geq(st_lines_with(t, "\"echo:msg", NULL), 1, "%s", t);
 	cr_assert_eq(st_server_wait(sp, 10000), 0);
-	close(out[0]);
+	close(out);
 	free(t);
 	unlink(tf);
 }
@@ -993,26 +1010,18 @@ Test(trace, attach_while_threads_start, .timeout = 60)
 	cr_assert_gt(sp, 0);
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)sp);
 	for (int i = 0; i < 10 && !why[0]; i++) {
-		int ws, errp[2];
+		int ws, errfd;
 		char msg[400] = "", *t;
 		ssize_t n;
-		pid_t tp;
+		pid_t tp = spawn_piped(att, 2, &errfd);
 
-		cr_assert_eq(pipe(errp), 0);
-		tp = fork();
-		if (tp == 0) {
-			dup2(errp[1], 2);
-			close(errp[0]);
-			execv(att[0], att);
-			_exit(127);
-		}
-		close(errp[1]);
+		cr_assert_gt(tp, 0);
 		usleep(200 * 1000);
 		kill(tp, SIGINT);
 		waitpid(tp, &ws, 0);
-		n = read(errp[0], msg, sizeof(msg) - 1);
+		n = read(errfd, msg, sizeof(msg) - 1);
 		msg[n > 0 ? n : 0] = '\0';
-		close(errp[0]);
+		close(errfd);
 		t = st_slurp(tf, NULL);
 		if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
 			snprintf(why, sizeof(why), "attach %d: status %#x: %s",
