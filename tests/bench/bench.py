@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """socktap's benchmark: each workload untraced, under socktap and under
 strace, alternating round by round, medians and ranges, ratios to the
-untraced run of the same rounds, and socktap's peak RSS.  A benchmark,
-not a test: it never fails on timing.
+untraced run of the same rounds, the CPU time of each run's process tree
+(tracer, program and peer: on few cores, what bounds the wall time from
+below), and socktap's peak RSS.  A benchmark, not a test: it never fails
+on timing.
 
     tests/bench/bench.py [--build DIR] [--rounds N] [--quick] [--csv FILE]
                          [--memory as-is|warm|cold]
@@ -19,6 +21,7 @@ footing.
 import argparse
 import csv
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -101,8 +104,17 @@ def settle(tmp):
         remove(warm)
 
 
+def children_cpu():
+    """CPU seconds (user + system) of every child reaped so far, with the
+    descendants each reaped in turn: the difference around a run is the
+    CPU its whole process tree used, tracer, program and peer."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run(argv, tmp):
-    """Wall time and the tracer's peak RSS (KiB, from --stats) of one run."""
+    """Wall time, CPU time of the process tree, and the tracer's peak RSS
+    (KiB, from --stats) of one run."""
     # every output starts fresh, as a new capture would: deleting the last
     # run's file (ext4 with discard here) is not part of this run's cost
     shutil.rmtree(os.path.join(tmp, "flows"), ignore_errors=True)
@@ -110,10 +122,12 @@ def run(argv, tmp):
         remove(os.path.join(tmp, f))
     if writes_files(argv):
         settle(tmp)
+    c0 = children_cpu()
     t0 = time.perf_counter()
     p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                        stdin=subprocess.DEVNULL, text=True)
     wall = time.perf_counter() - t0
+    cpu = children_cpu() - c0
     if p.returncode != 0:
         raise RuntimeError("%s failed (%d): %s" % (argv[0], p.returncode,
                                                    p.stderr[-500:]))
@@ -128,19 +142,23 @@ def run(argv, tmp):
     if pcap in argv and "--" in argv:
         PCAP_MIB[tuple(argv[argv.index("--") + 1:])] = (
             os.path.getsize(pcap) + (1 << 20) - 1) >> 20
-    return wall, rss
+    return wall, cpu, rss
 
 
 def attach_run(socktap, bench, args, tracer, tmp):
-    """The bulk workload attached to with -p (or strace -p)."""
+    """The bulk workload attached to with -p (or strace -p): the
+    program's wall time from the go, and the CPU time of the program,
+    its peer and the tracer (attaching and detaching included)."""
+    remove(os.path.join(tmp, "a.pcap"))
+    if tracer == "socktap":
+        settle(tmp)
+    c0 = children_cpu()
     proc = subprocess.Popen([bench, "wait-bulk"] + args[1:],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True)
     pid = proc.stdout.readline().strip()
     tr = None
     if tracer == "socktap":
-        remove(os.path.join(tmp, "a.pcap"))
-        settle(tmp)
         tr = subprocess.Popen([socktap, "-q", "--no-summary", "-w",
                                os.path.join(tmp, "a.pcap"), "-p", pid],
                               stderr=subprocess.DEVNULL)
@@ -156,7 +174,7 @@ def attach_run(socktap, bench, args, tracer, tmp):
     wall = time.perf_counter() - t0
     if tr:
         tr.wait(timeout=30)
-    return wall, None
+    return wall, children_cpu() - c0
 
 
 def main():
@@ -187,55 +205,65 @@ def main():
             cmd = [bench] + (quick if a.quick else full)
             vs = variants(socktap, tmp)
             times = {v[0]: [] for v in vs}
+            cpus = {v[0]: [] for v in vs}
             rss = {v[0]: [] for v in vs}
             for r in range(a.rounds):
-                # alternate the order so drift hits every variant alike
-                order = vs if r % 2 == 0 else list(reversed(vs))
-                for vname, mk in order:
-                    w, m = run(mk(cmd), tmp)
+                for vname, mk in alternate(vs, r):
+                    w, c, m = run(mk(cmd), tmp)
                     times[vname].append(w)
+                    cpus[vname].append(c)
                     if m:
                         rss[vname].append(m)
-            base = statistics.median(times["untraced"])
-            for vname, _ in vs:
-                ts = times[vname]
-                med = statistics.median(ts)
-                rows.append([name, vname, "%.4f" % med, "%.4f" % min(ts),
-                             "%.4f" % max(ts), "%.2f" % (med / base),
-                             str(max(rss[vname])) if rss[vname] else ""])
+            rows += summarize(name, times, cpus, rss)
             print_rows(rows[-len(vs):])
         if not a.only or "attach" in a.only.split(","):
             args = (WORKLOADS[0][2] if a.quick else WORKLOADS[0][1])
-            times = {"untraced": [], "socktap -p": [], "strace -p": []}
+            tracers = [("untraced", None), ("socktap -p", "socktap"),
+                       ("strace -p", "strace")]
+            times = {v[0]: [] for v in tracers}
+            cpus = {v[0]: [] for v in tracers}
             for r in range(a.rounds):
-                times["untraced"].append(
-                    attach_run(socktap, bench, args, None, tmp)[0])
-                times["socktap -p"].append(
-                    attach_run(socktap, bench, args, "socktap", tmp)[0])
-                times["strace -p"].append(
-                    attach_run(socktap, bench, args, "strace", tmp)[0])
-            base = statistics.median(times["untraced"])
-            for vname, ts in times.items():
-                med = statistics.median(ts)
-                rows.append(["attach-bulk", vname, "%.4f" % med,
-                             "%.4f" % min(ts), "%.4f" % max(ts),
-                             "%.2f" % (med / base), ""])
-            print_rows(rows[-3:])
+                for vname, tracer in alternate(tracers, r):
+                    w, c = attach_run(socktap, bench, args, tracer, tmp)
+                    times[vname].append(w)
+                    cpus[vname].append(c)
+            rows += summarize("attach-bulk", times, cpus, {})
+            print_rows(rows[-len(tracers):])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     with open(a.csv, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["workload", "variant", "median_s", "min_s", "max_s",
-                    "ratio_to_untraced", "socktap_maxrss_kib"])
+                    "ratio_to_untraced", "socktap_maxrss_kib", "cpu_s"])
         w.writerows(rows)
     print("\nwritten: %s (%s, %d rounds, memory %s)" %
           (a.csv, os.uname().machine, a.rounds, a.memory))
 
 
+def alternate(variants_, r):
+    """Round r's order: reversed every other round, so that drift in the
+    machine's speed hits every variant alike."""
+    return variants_ if r % 2 == 0 else list(reversed(variants_))
+
+
+def summarize(name, times, cpus, rss):
+    """One row per variant: wall-time median and range, its ratio to the
+    untraced median, peak RSS, median CPU time of the process tree."""
+    base = statistics.median(times["untraced"])
+    rows = []
+    for vname, ts in times.items():
+        med = statistics.median(ts)
+        rows.append([name, vname, "%.4f" % med, "%.4f" % min(ts),
+                     "%.4f" % max(ts), "%.2f" % (med / base),
+                     str(max(rss[vname])) if rss.get(vname) else "",
+                     "%.3f" % statistics.median(cpus[vname])])
+    return rows
+
+
 def print_rows(rows):
     for r in rows:
-        print("%-12s %-16s median %8ss  [%s .. %s]  x%-6s %s" %
-              (r[0], r[1], r[2], r[3], r[4], r[5],
+        print("%-12s %-16s median %8ss  [%s .. %s]  x%-6s cpu %6ss %s" %
+              (r[0], r[1], r[2], r[3], r[4], r[5], r[7],
                ("rss %s KiB" % r[6]) if r[6] else ""))
     sys.stdout.flush()
 
