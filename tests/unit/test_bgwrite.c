@@ -119,8 +119,9 @@ Test(bgwrite, no_blocks_left_allocated_past_the_end)
 	close(fd);
 }
 
-/* Large pieces through a large ring: the thread writes at most 256 KiB
- * at a time, and every byte still lands once, in order. */
+/* Large pieces through a large ring: the thread writes in pieces that
+ * end on 1 MiB boundaries of the file, and every byte still lands once,
+ * in order. */
 Test(bgwrite, large_writes_are_split_and_kept_in_order)
 {
 	char path[] = "/tmp/st-bgwrite-XXXXXX";
@@ -142,5 +143,36 @@ Test(bgwrite, large_writes_are_split_and_kept_in_order)
 	cr_assert_eq(memcmp(buf, back, total), 0);
 	free(buf);
 	free(back);
+	close(fd);
+}
+
+/* A few bytes, far from the batch the thread waits for, still reach the
+ * file while the writer is open: a capture read as it grows is at most
+ * half a second behind, however quiet the conversation. */
+Test(bgwrite, a_few_bytes_are_written_without_waiting_for_more)
+{
+	char path[] = "/tmp/st-bgwrite-XXXXXX";
+	int fd = mkstemp(path);
+	struct st_bgwriter *b;
+	struct stat st = { 0 };
+
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	cr_assert_eq(st_bgwriter_new(fd, 4u << 20, 0, &b), 0);
+	/* the second time, the thread is surely asleep, waiting for data */
+	for (int round = 1; round <= 2; round++) {
+		cr_assert_eq(st_bgwriter_write(b, "abc", 3), 0);
+		/* 10 s: ample slack over the half second on a loaded machine */
+		for (int i = 0; i < 1000; i++) {
+			cr_assert_eq(fstat(fd, &st), 0);
+			if (st.st_size == 3 * round)
+				break;
+			usleep(10000);
+		}
+		cr_assert_eq(st.st_size, 3 * round,
+			     "the bytes stayed in the ring (%d)", round);
+		usleep(100000);
+	}
+	cr_assert_eq(st_bgwriter_close(b), 0);
 	close(fd);
 }
