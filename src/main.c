@@ -69,7 +69,10 @@ static void on_stop_signal(int sig)
 	st_tracer_request_stop(sig);
 }
 
-static void install_signals(void)
+/* Before the tracer starts: a Ctrl-C while the threads of a busy
+ * process are being seized, or before a command runs, is a stop request
+ * like any other (the command's exec resets the handlers). */
+static void install_stop_signals(void)
 {
 	struct sigaction sa;
 
@@ -80,8 +83,6 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	/* a closed output pipe is an error to report, not a death */
-	signal(SIGPIPE, SIG_IGN);
 }
 
 static double tv_s(const struct timeval *tv)
@@ -262,6 +263,7 @@ int main(int argc, char **argv)
 	topts.argv = app.opt.argv;
 	topts.pids = app.opt.pids;
 	topts.npids = app.opt.npids;
+	install_stop_signals();
 	rc = st_tracer_start(&topts, &hooks, &tracer, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "socktap: %s\n", err);
@@ -269,7 +271,10 @@ int main(int argc, char **argv)
 		teardown(&app);
 		return app.opt.npids ? 1 : 127;
 	}
-	install_signals();
+	/* A closed output pipe is an error to report, not a death.  Not
+	 * before the command started: an ignored signal stays ignored
+	 * across exec, and the command's own SIGPIPE is its business. */
+	signal(SIGPIPE, SIG_IGN);
 	rc = st_tracer_run(tracer, &status);
 	if (rc < 0)
 		fprintf(stderr, "socktap: cannot execute '%s': %s\n",

@@ -212,7 +212,11 @@ int st_tracer_launch(struct st_tracer *t, char *const *argv, char *err,
 	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
 	t->main_pid = pid;
 
-	if (waitpid(pid, &status, WSTOPPED) < 0 || !WIFSTOPPED(status)) {
+	/* a stop request (Ctrl-C) interrupts the wait; the run loop
+	 * answers it once the command is ours */
+	while ((rc = waitpid(pid, &status, WSTOPPED)) < 0 && errno == EINTR)
+		;
+	if (rc < 0 || !WIFSTOPPED(status)) {
 		snprintf(err, errlen, "the command did not start");
 		return -ECHILD;
 	}

@@ -60,6 +60,54 @@ static pid_t spawn_piped(char *const argv[], int fd, int *readfd)
 	return pid;
 }
 
+/* The pid tracing tid (its TracerPid: 0 for none), or -1. */
+static pid_t tracer_of(pid_t tid)
+{
+	char path[64], line[256];
+	pid_t tracer = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %d", &tracer) == 1)
+			break;
+	fclose(f);
+	return tracer;
+}
+
+/* Waits up to ms for tid to be traced by tracer: socktap has started
+ * (its stop signals are caught) however loaded the machine is. */
+static bool wait_traced_by(pid_t tid, pid_t tracer, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 10) {
+		if (tracer_of(tid) == tracer)
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+/* The first child of pid, or -1. */
+static pid_t first_child(pid_t pid)
+{
+	char path[80];
+	int child = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+		 (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &child) != 1)
+		child = -1;
+	fclose(f);
+	return child;
+}
+
 static char *trace_of(char *const argv[], struct st_run *r,
 		      const char *tracefile)
 {
@@ -377,6 +425,7 @@ Test(trace, attach_mid_conversation_and_detach, .timeout = 60)
 		execv(att[0], att);
 		_exit(127);
 	}
+	cr_assert(wait_traced_by(cp, tp, 20000), "socktap never attached");
 	usleep(700 * 1000);
 	kill(tp, SIGINT);
 	cr_assert_eq(waitpid(tp, &ws, 0), tp);
@@ -458,7 +507,10 @@ Test(trace, sigterm_in_launch_mode_ends_the_command, .timeout = 60)
 		_exit(127);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	usleep(300 * 1000);
+	for (int i = 0; i < 2000 && first_child(tp) < 0; i++)
+		usleep(10 * 1000);
+	cr_assert(wait_traced_by(first_child(tp), tp, 20000),
+		  "the command never ran traced");
 	kill(tp, SIGTERM);
 	cr_assert_eq(waitpid(tp, &ws, 0), tp);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -1016,6 +1068,8 @@ Test(trace, attach_while_threads_start, .timeout = 60)
 		pid_t tp = spawn_piped(att, 2, &errfd);
 
 		cr_assert_gt(tp, 0);
+		cr_assert(wait_traced_by(sp, tp, 20000),
+			  "attach %d: socktap never attached", i);
 		usleep(200 * 1000);
 		kill(tp, SIGINT);
 		waitpid(tp, &ws, 0);
