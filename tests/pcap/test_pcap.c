@@ -609,6 +609,78 @@ Test(pcap, live_stdout_pipe)
 	}
 }
 
+/* The file's bytes as they are now (malloc'd), or NULL. */
+static uint8_t *read_whole(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	uint8_t *buf = NULL;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && (buf = malloc((size_t)st.st_size + 1)))
+		*len = drain(fd, buf, (size_t)st.st_size);
+	close(fd);
+	return buf;
+}
+
+/* A capture file read while it grows: a conversation too quiet to fill
+ * the writer's batch still reaches the file within a second or so,
+ * before the capture ends. */
+Test(pcap, file_readable_while_capturing)
+{
+	for (int ng = 0; ng < 2; ng++) {
+		char *dir = tmpdir_make(), *file;
+		struct st_pcap_opts o = { .pcapng = ng };
+		struct scen s;
+		struct xconv *x;
+		struct st_endpoint a, b;
+		unsigned pk = 0;
+
+		cr_assert(dir);
+		file = path_in(dir, ng ? "grows.pcapng" : "grows.pcap");
+		o.path = file;
+		memset(&s, 0, sizeof(s));
+		cr_assert_eq(st_pcap_sink_new(&o, &s.sink), 0);
+		ep4(&a, "127.0.0.1", 40100);
+		ep4(&b, "127.0.0.1", 30100);
+		x = scen_conv(&s, ST_PROTO_TCP, ST_ORIGIN_CONNECT, &a, &b,
+			      "quiet");
+		scen_ev(&s, x, ST_EV_OPEN, ST_DIR_A_TO_B, NULL, 0, 0, 0,
+			"connect", false);
+		/* the second time, the writer thread is surely asleep */
+		for (int round = 0; round < 2; round++) {
+			struct st_pcap_stats st;
+
+			scen_data(&s, x, round ? ST_DIR_B_TO_A : ST_DIR_A_TO_B,
+				  5, 0, round + 1);
+			cr_assert_eq(st_pcap_sink_stats(&s.sink, &st), 0);
+			/* 10 s: ample slack over the writer's half second */
+			for (int i = 0; i < 1000 && pk < st.packets; i++) {
+				size_t n = 0;
+				uint8_t *buf = read_whole(file, &n);
+
+				if (buf)
+					pk = ng ? count_epb(buf, n) : n >= 24 ?
+						count_records(buf, n, 24) : 0;
+				free(buf);
+				if (pk < st.packets)
+					usleep(10 * 1000);
+			}
+			cr_assert_eq(pk, st.packets, "%u of %llu packets in "
+				     "the file before the capture ends (%s)",
+				     pk, (unsigned long long)st.packets,
+				     ng ? "pcapng" : "pcap");
+			usleep(100 * 1000);
+		}
+		cr_assert_eq(s.sink.finish(s.sink.priv), 0);
+		s.sink.destroy(s.sink.priv);
+		scen_free(&s);
+		free(file);
+		tmpdir_remove(dir);
+	}
+}
+
 /* A reader that goes away: EPIPE once, no SIGPIPE death. */
 Test(pcap, closed_pipe_epipe)
 {
