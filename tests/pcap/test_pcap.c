@@ -557,6 +557,20 @@ static unsigned count_epb(const uint8_t *b, size_t n)
 	return k;
 }
 
+/* A TCP conversation 127.0.0.1:40100 -> :30100, opened by connect. */
+static struct xconv *connected(struct scen *s, const char *name)
+{
+	struct st_endpoint a, b;
+	struct xconv *x;
+
+	ep4(&a, "127.0.0.1", 40100);
+	ep4(&b, "127.0.0.1", 30100);
+	x = scen_conv(s, ST_PROTO_TCP, ST_ORIGIN_CONNECT, &a, &b, name);
+	scen_ev(s, x, ST_EV_OPEN, ST_DIR_A_TO_B, NULL, 0, 0, 0, "connect",
+		false);
+	return x;
+}
+
 Test(pcap, live_stdout_pipe)
 {
 	for (int ng = 0; ng < 2; ng++) {
@@ -564,7 +578,6 @@ Test(pcap, live_stdout_pipe)
 		struct st_pcap_stats st;
 		struct scen s;
 		struct xconv *x;
-		struct st_endpoint a, b;
 		static uint8_t buf[1 << 20];
 		int p[2], saved;
 		size_t n;
@@ -579,12 +592,7 @@ Test(pcap, live_stdout_pipe)
 		cr_assert_eq(dup2(p[1], 1), 1);
 		close(p[1]);
 		cr_assert_eq(st_pcap_sink_new(&o, &s.sink), 0);
-		ep4(&a, "127.0.0.1", 40100);
-		ep4(&b, "127.0.0.1", 30100);
-		x = scen_conv(&s, ST_PROTO_TCP, ST_ORIGIN_CONNECT, &a, &b,
-			      "live");
-		scen_ev(&s, x, ST_EV_OPEN, ST_DIR_A_TO_B, NULL, 0, 0, 0,
-			"connect", false);
+		x = connected(&s, "live");
 		scen_data(&s, x, ST_DIR_A_TO_B, 5, 0, 1);
 		/* before finish: every packet is already in the pipe */
 		n = drain(p[0], buf, sizeof(buf));
@@ -634,7 +642,6 @@ Test(pcap, file_readable_while_capturing)
 		struct st_pcap_opts o = { .pcapng = ng };
 		struct scen s;
 		struct xconv *x;
-		struct st_endpoint a, b;
 		unsigned pk = 0;
 
 		cr_assert(dir);
@@ -642,12 +649,7 @@ Test(pcap, file_readable_while_capturing)
 		o.path = file;
 		memset(&s, 0, sizeof(s));
 		cr_assert_eq(st_pcap_sink_new(&o, &s.sink), 0);
-		ep4(&a, "127.0.0.1", 40100);
-		ep4(&b, "127.0.0.1", 30100);
-		x = scen_conv(&s, ST_PROTO_TCP, ST_ORIGIN_CONNECT, &a, &b,
-			      "quiet");
-		scen_ev(&s, x, ST_EV_OPEN, ST_DIR_A_TO_B, NULL, 0, 0, 0,
-			"connect", false);
+		x = connected(&s, "quiet");
 		/* the second time, the writer thread is surely asleep */
 		for (int round = 0; round < 2; round++) {
 			struct st_pcap_stats st;
