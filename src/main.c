@@ -119,7 +119,7 @@ static void print_stats(const struct st_tracer_stats *ts,
 		"stops_exit=%llu stops_signal=%llu stops_event=%llu "
 		"entries_skipped=%llu filters_injected=%llu "
 		"filter_failures=%llu fds_receive_free=%llu "
-		"released_early=%llu calls=%llu "
+		"released_early=%llu exits_unasked=%llu calls=%llu "
 		"receives_unstopped=%llu sends_prefetched=%llu "
 		"bytes_copied=%llu "
 		"tracer_cpu_s=%.3f tracee_cpu_s=%.3f maxrss_kib=%ld\n",
@@ -133,6 +133,7 @@ static void print_stats(const struct st_tracer_stats *ts,
 		(unsigned long long)ts->filter_failures,
 		(unsigned long long)ts->fds_receive_free,
 		(unsigned long long)ts->released_early,
+		(unsigned long long)ts->exits_unasked,
 		(unsigned long long)h->ncalls,
 		(unsigned long long)h->receives_unstopped,
 		(unsigned long long)h->prefetched,

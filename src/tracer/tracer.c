@@ -219,6 +219,20 @@ static void handle_syscall(struct st_tracer *t, struct st_thread *th,
 	struct __ptrace_syscall_info info;
 	struct st_stop *st = &th->pending;
 
+	/* Resumed with PTRACE_SYSCALL from an entry that wanted no exit:
+	 * this stop is that call's exit (entry and exit stops alternate,
+	 * a restarted call included), and nothing about it is needed.
+	 * Without a filter (attach mode) every call of the program comes
+	 * here: one ptrace request fewer for each. */
+	if (th->exit_unwanted) {
+		th->exit_unwanted = false;
+		if (!th->nwatch && !th->watch_overflow) {
+			t->stats.stops_exit++;
+			t->stats.exits_unasked++;
+			resume(t, th, 0);
+			return;
+		}
+	}
 	memset(&info, 0, sizeof(info));
 	if (ptrace(PTRACE_GET_SYSCALL_INFO, th->tid, sizeof(info), &info) <= 0) {
 		resume(t, th, 0);
@@ -257,6 +271,8 @@ static void handle_syscall(struct st_tracer *t, struct st_thread *th,
 			th->want_exit = true;
 		else
 			t->stats.entries_skipped++;
+		/* what resume() asks for: PTRACE_SYSCALL stops at the exit */
+		th->exit_unwanted = !th->want_exit && !t->seccomp;
 		resume(t, th, 0);
 		if (th->want_exit && t->hooks.on_running)
 			t->hooks.on_running(t->hooks.arg, st);

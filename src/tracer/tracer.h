@@ -115,6 +115,7 @@ struct st_tracer_stats {
 		 filter_failures;
 	uint64_t fds_receive_free;	/* sockets whose receives never stop */
 	uint64_t released_early;	/* exits resumed before the outputs */
+	uint64_t exits_unasked;		/* exits resumed without a question */
 };
 void st_tracer_get_stats(const struct st_tracer *t,
 			 struct st_tracer_stats *stats);

@@ -16,6 +16,7 @@ struct st_thread {
 	bool announced;		/* the hooks know it (task created) */
 	bool foreign_warned;
 	bool released;		/* resumed early at this exit (release) */
+	bool exit_unwanted;	/* the next syscall stop is an exit we skip */
 	struct st_tracer *tracer;
 	struct st_stop pending;	/* the entry being waited on */
 	struct {

@@ -1035,6 +1035,75 @@ Test(trace, quiet_socketpair_receives_free, .timeout = 60)
 	remove_dir(dir);
 }
 
+/* Attached, every call stops at entry and exit, and the exits of calls
+ * not traced are resumed without asking which stop they are: that must
+ * stay in step through signals that interrupt blocking calls (restarted
+ * or not) and calls of every kind.  Each datagram sent while attached is
+ * in the trace, numbered without a gap, with its byte count. */
+Test(trace, attach_keeps_entry_and_exit_in_step, .timeout = 60)
+{
+	char *prog[] = { "/usr/bin/python3", "-c",
+		"import os, select, signal, socket, time\n"
+		"signal.signal(signal.SIGALRM, lambda *a: None)\n"
+		"signal.setitimer(signal.ITIMER_REAL, 0.0007, 0.0007)\n"
+		"r, w = os.pipe()\n"
+		"s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"print('PORT 1', flush=True)\n"
+		"for i in range(100000):\n"
+		"    os.getppid(); os.stat('/')\n"
+		"    select.select([r], [], [], 0.001)\n"
+		"    time.sleep(0.0003)\n"
+		"    os.write(w, b'x'); os.read(r, 1)\n"
+		"    s.sendto(b'msg%06d' % i, ('127.0.0.1', 9))\n", NULL };
+	const char *tf = st_tmpfile(".txt");
+	char pidstr[16], msg[600] = "";
+	char *att[] = { SOCKTAP, "--stats", "-o", (char *)tf, "-p", pidstr,
+			NULL };
+	int port, ws, errfd, first = -1, last = -1, seen = 0;
+	pid_t sp, tp;
+	ssize_t n;
+	char *t, *p;
+
+	sp = st_server_start(prog, &port);
+	cr_assert_gt(sp, 0);
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)sp);
+	tp = spawn_piped(att, 2, &errfd);
+	cr_assert_gt(tp, 0);
+	cr_assert(wait_traced_by(sp, tp, 20000), "socktap never attached");
+	usleep(1500 * 1000);
+	kill(tp, SIGINT);
+	cr_assert_eq(waitpid(tp, &ws, 0), tp);
+	n = read(errfd, msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(errfd);
+	kill(sp, SIGKILL);
+	st_server_wait(sp, 5000);
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "socktap: %#x %s",
+		  ws, msg);
+	p = strstr(msg, "exits_unasked=");
+	cr_assert(p && atol(p + 14) > 100, "exits resumed unasked: %s", msg);
+	t = st_slurp(tf, NULL);
+	cr_assert(t);
+	for (p = t; (p = strstr(p, "sendto(")); p++) {
+		char *eol = strchr(p, '\n'), *m = strstr(p, "\"msg");
+		int i;
+
+		if (!m || (eol && m > eol) || sscanf(m, "\"msg%6d", &i) != 1)
+			continue;
+		cr_assert(eol && strstr(p, ") = 9") && strstr(p, ") = 9") < eol,
+			  "sendto of msg%06d without its byte count", i);
+		if (first < 0)
+			first = i;
+		cr_assert_eq(i, last < 0 ? first : last + 1,
+			     "msg%06d follows msg%06d", i, last);
+		last = i;
+		seen++;
+	}
+	cr_assert_gt(seen, 20, "%d datagrams traced", seen);
+	free(t);
+	unlink(tf);
+}
+
 /* Attaching to a process that has threads and keeps starting more: each
  * thread found is seized (one of them sends all along: its calls are in
  * the trace), and one born of a thread seized already is ours from birth
