@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "out/outfile.h"
@@ -45,25 +46,44 @@ static int add(struct st_model *m, struct st_sink *sink, char *err,
 	return 0;
 }
 
-static void remember(struct st_outputs *outs, const char *path)
+/* Whether something is at path already: what was there before this run
+ * (a file to replace, a device such as /dev/null) is never removed. */
+static bool exists(const char *path)
 {
-	if (!is_stdout(path) && outs->ncreated < 4)
-		outs->created[outs->ncreated++] = path;
+	struct stat st;
+
+	return lstat(path, &st) == 0 || errno != ENOENT;
+}
+
+/* Notes the regular file this run made at path, for st_outputs_abandon. */
+static void remember(struct st_outputs *outs, const char *path, bool existed)
+{
+	const unsigned max = sizeof(outs->made) / sizeof(outs->made[0]);
+	struct stat st;
+
+	if (existed || is_stdout(path) || outs->nmade >= max ||
+	    lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	outs->made[outs->nmade].path = path;
+	outs->made[outs->nmade].dev = st.st_dev;
+	outs->made[outs->nmade++].ino = st.st_ino;
 }
 
 /* A text output: standard output for "-", else a file made here. */
 static FILE *open_stream(struct st_outputs *outs, const char *path,
 			 bool *owned, char *err, size_t errlen)
 {
+	bool existed;
 	FILE *f;
 
 	*owned = false;
 	if (is_stdout(path))
 		return stdout;
+	existed = exists(path);
 	f = st_output_open(path, err, errlen);
 	if (f) {
 		*owned = true;
-		remember(outs, path);
+		remember(outs, path, existed);
 	}
 	return f;
 }
@@ -83,6 +103,8 @@ int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 			.errbuf = err, .errbuf_size = errlen,
 		};
 
+		bool existed = exists(o->pcap);
+
 		rc = st_pcap_sink_new(&po, &sink);
 		if (rc < 0) {
 			if (!err[0])
@@ -90,7 +112,7 @@ int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 					 o->pcap, strerror(-rc));
 			return rc;
 		}
-		remember(outs, o->pcap);
+		remember(outs, o->pcap, existed);
 		if ((rc = add(m, &sink, err, errlen)) < 0)
 			return rc;
 	}
@@ -155,9 +177,16 @@ int st_outputs_finish(struct st_outputs *outs, char *err, size_t errlen)
 
 void st_outputs_abandon(struct st_outputs *outs)
 {
-	for (unsigned i = 0; i < outs->ncreated; i++)
-		unlink(outs->created[i]);
-	outs->ncreated = 0;
+	for (unsigned i = 0; i < outs->nmade; i++) {
+		struct stat st;
+
+		/* still the file made, not one put there since */
+		if (lstat(outs->made[i].path, &st) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_dev == outs->made[i].dev &&
+		    st.st_ino == outs->made[i].ino)
+			unlink(outs->made[i].path);
+	}
+	outs->nmade = 0;
 }
 
 void st_outputs_close(struct st_outputs *outs)

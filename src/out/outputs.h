@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "options.h"
 #include "socktap/model.h"
@@ -16,8 +17,12 @@ struct st_outputs {
 	bool json_owned;	/* opened here (not stdout) */
 	FILE *hexdump;		/* the hexdump stream, or NULL */
 	bool hexdump_owned;
-	const char *created[4];	/* files made here, for st_outputs_abandon */
-	unsigned ncreated;
+	struct {
+		const char *path;
+		dev_t dev;	/* the file this run made there */
+		ino_t ino;
+	} made[4];		/* for st_outputs_abandon */
+	unsigned nmade;
 };
 
 /* st_outfile_open as a stdio stream; NULL with a one-line reason in err. */
@@ -29,8 +34,9 @@ int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 		    size_t errlen);
 /* After st_model_finish: flushes and reports the first error. */
 int st_outputs_finish(struct st_outputs *outs, char *err, size_t errlen);
-/* Tracing never started: removes the files made, so none is left that
- * looks like a (empty) capture. */
+/* Tracing never started: removes the files this run made, so none is
+ * left that looks like a (empty) capture.  Nothing that was there before
+ * (a file given to be replaced, /dev/null) is removed. */
 void st_outputs_abandon(struct st_outputs *outs);
 void st_outputs_close(struct st_outputs *outs);
 

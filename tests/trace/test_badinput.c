@@ -1,11 +1,13 @@
 /* Bad input: one clear "socktap: ..." line and a non-zero exit, always. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -171,6 +173,64 @@ Test(badinput, planted_links_refused_by_every_output)
 	unlink(sym);
 	unlink(hard);
 	unlink(victim);
+	rmdir(dir);
+}
+
+/* Tracing never starts (no such process, no such command): the output
+ * files this run made are removed, so none looks like an empty capture;
+ * what was there before stays, above all a device such as /dev/null
+ * (socktap runs as root: removing /dev/null breaks the machine). */
+Test(badinput, a_failed_start_removes_only_what_it_made)
+{
+	char dir[] = "/tmp/st-abandon-XXXXXX", made_pcap[80], made_json[80],
+	     old_pcap[80], dev[80];
+	char *attach[] = { SOCKTAP, "-w", made_pcap, "--json", made_json,
+			   "-p", "999999999", NULL };
+	char *launch[] = { SOCKTAP, "-w", made_pcap, "--json", made_json,
+			   "--", "/nonexistent/prog", NULL };
+	/* never the real /dev/null: were this broken, the test would
+	 * break the machine it runs on */
+	char *old[] = { SOCKTAP, "-w", old_pcap, "--json", dev,
+			"-p", "999999999", NULL };
+	bool have_dev;
+	struct stat st;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(made_pcap, sizeof(made_pcap), "%s/made.pcap", dir);
+	snprintf(made_json, sizeof(made_json), "%s/made.json", dir);
+	snprintf(old_pcap, sizeof(old_pcap), "%s/old.pcap", dir);
+	snprintf(dev, sizeof(dev), "%s/null", dir);
+	expect_error(attach, "no such process", 1);
+	cr_assert_eq(lstat(made_pcap, &st), -1, "the pcap made is left");
+	cr_assert_eq(lstat(made_json, &st), -1, "the JSON made is left");
+	expect_error(launch, "No such file or directory", 127);
+	cr_assert_eq(lstat(made_pcap, &st), -1, "the pcap made is left");
+	cr_assert_eq(lstat(made_json, &st), -1, "the JSON made is left");
+
+	f = fopen(old_pcap, "w");
+	cr_assert_not_null(f);
+	fputs("an older capture\n", f);
+	fclose(f);
+	/* a /dev/null of our own: mknod needs CAP_MKNOD */
+	have_dev = mknod(dev, S_IFCHR | 0666, makedev(1, 3)) == 0;
+	if (!have_dev) {
+		/* without it, a regular file stands in: the JSON given
+		 * to replace one that was there */
+		cr_log_warn("mknod: %s: no device case, only files",
+			    strerror(errno));
+		f = fopen(dev, "w");
+		cr_assert_not_null(f);
+		fclose(f);
+	}
+	expect_error(old, "no such process", 1);
+	cr_assert_eq(lstat(old_pcap, &st), 0, "a file there before is gone");
+	cr_assert(S_ISREG(st.st_mode));
+	cr_assert_eq(lstat(dev, &st), 0, "what was at the JSON path is gone");
+	cr_assert(!have_dev || S_ISCHR(st.st_mode),
+		  "the device is no longer one");
+	unlink(old_pcap);
+	unlink(dev);
 	rmdir(dir);
 }
 
