@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -62,6 +63,19 @@ static void on_sink_error(void *arg, const char *name, int err)
 {
 	fprintf(stderr, "socktap: %s output failed: %s (socktap will exit "
 		"non-zero)\n", name, strerror(-err));
+}
+
+/* The tracer has nothing to do for a moment: the trace and the other
+ * streams go to their files now, as strace's would, rather than when a
+ * buffer fills (a quiet program's lines would wait for hours). */
+static void on_idle(void *arg)
+{
+	struct app *app = arg;
+
+	/* a failure stays in the stream's error flag, for the end */
+	if (app->out && __fpending(app->out))
+		fflush(app->out);
+	st_outputs_idle(&app->outs);
 }
 
 static void on_stop_signal(int sig)
@@ -254,6 +268,8 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	st_handlers_hooks(&app.h, &hooks);
+	hooks.on_idle = on_idle;
+	hooks.idle_arg = &app;
 	memset(&topts, 0, sizeof(topts));
 	topts.seccomp = app.opt.seccomp;
 	topts.fd_filter = app.opt.fd_filter;
@@ -288,7 +304,7 @@ int main(int argc, char **argv)
 		status = 1;
 	if (!app.opt.no_summary && rc == 0)
 		st_text_summary(app.out, app.model, app.opt.pcap != NULL);
-	if (fflush(app.out) != 0 || app.text.error) {
+	if (fflush(app.out) != 0 || ferror(app.out) || app.text.error) {
 		fprintf(stderr, "socktap: writing the trace failed: %s\n",
 			strerror(errno ? errno : EIO));
 		if (!status)

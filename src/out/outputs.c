@@ -1,6 +1,7 @@
 /* The capture outputs chosen on the command line. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -160,14 +161,24 @@ int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 	return 0;
 }
 
+void st_outputs_idle(struct st_outputs *outs)
+{
+	/* a failure stays in the stream's error flag, for the finish */
+	if (outs->json && __fpending(outs->json))
+		fflush(outs->json);
+	if (outs->hexdump && __fpending(outs->hexdump))
+		fflush(outs->hexdump);
+}
+
 int st_outputs_finish(struct st_outputs *outs, char *err, size_t errlen)
 {
-	if (outs->json && fflush(outs->json) != 0) {
+	if (outs->json && (fflush(outs->json) != 0 || ferror(outs->json))) {
 		snprintf(err, errlen, "writing the JSON output failed: %s",
 			 strerror(errno));
 		return -EIO;
 	}
-	if (outs->hexdump && fflush(outs->hexdump) != 0) {
+	if (outs->hexdump &&
+	    (fflush(outs->hexdump) != 0 || ferror(outs->hexdump))) {
 		snprintf(err, errlen, "writing the hexdump failed: %s",
 			 strerror(errno));
 		return -EIO;

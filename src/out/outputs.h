@@ -32,6 +32,8 @@ FILE *st_output_open(const char *path, char *err, size_t errlen);
 int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 		    FILE *trace, struct st_model *m, char *err,
 		    size_t errlen);
+/* The tracer is idle: what the streams hold goes to their files now. */
+void st_outputs_idle(struct st_outputs *outs);
 /* After st_model_finish: flushes and reports the first error. */
 int st_outputs_finish(struct st_outputs *outs, char *err, size_t errlen);
 /* Tracing never started: removes the files this run made, so none is

@@ -501,7 +501,7 @@ static void handle_gone(struct st_tracer *t, pid_t pid, int status)
  */
 #define SPIN_NS 50000L
 
-static pid_t wait_stop(long spin_ns, int *wstatus)
+static pid_t wait_stop(struct st_tracer *t, long spin_ns, int *wstatus)
 {
 	struct timespec t0, now;
 	pid_t pid;
@@ -520,6 +520,8 @@ static pid_t wait_stop(long spin_ns, int *wstatus)
 		} while ((now.tv_sec - t0.tv_sec) * 1000000000L +
 			 (now.tv_nsec - t0.tv_nsec) < spin_ns);
 	}
+	if (t->hooks.on_idle)
+		t->hooks.on_idle(t->hooks.idle_arg);
 	return waitpid(-1, wstatus, __WALL);
 }
 
@@ -545,7 +547,7 @@ int st_tracer_run(struct st_tracer *t, int *status)
 
 		if (st_tracer_stop_signal && !t->stopping)
 			begin_stop(t);
-		pid = wait_stop(spin_ns, &wstatus);
+		pid = wait_stop(t, spin_ns, &wstatus);
 		if (pid < 0) {
 			if (errno == EINTR)
 				continue;

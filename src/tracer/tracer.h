@@ -71,6 +71,11 @@ struct st_tracer_hooks {
 	void (*on_running)(void *arg, struct st_stop *stop);
 	/* A warning worth telling the user (printable text). */
 	void (*on_warning)(void *arg, pid_t tid, const char *text);
+	/* The loop is about to sleep until the next stop: nothing came for
+	 * a while.  A moment to hand buffered output to the kernel, so that
+	 * a quiet program's trace is not held back.  Gets idle_arg. */
+	void (*on_idle)(void *idle_arg);
+	void *idle_arg;
 };
 
 struct st_tracer_opts {

@@ -1035,6 +1035,60 @@ Test(trace, quiet_socketpair_receives_free, .timeout = 60)
 	remove_dir(dir);
 }
 
+/* A program gone quiet: what socktap traced so far is in its files while
+ * the program still runs (tail -f on the trace shows it, as with
+ * strace -o), not when a buffer fills or the trace ends. */
+Test(trace, outputs_reach_their_files_while_the_program_is_quiet,
+     .timeout = 60)
+{
+	const char *tf = st_tmpfile(".txt"), *jf = st_tmpfile(".json"),
+		   *hf = st_tmpfile(".hex");
+	char hx[600];
+	char *argv[] = { SOCKTAP, "-o", (char *)tf, "--json", (char *)jf, hx,
+		"--", "/usr/bin/python3", "-c",
+		"import socket, time\n"
+		"s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"s.sendto(b'quiet one', ('127.0.0.1', 9))\n"
+		"time.sleep(60)\n", NULL };
+	bool trace = false, json = false, hex = false;
+	pid_t tp, prog;
+	int ws;
+
+	snprintf(hx, sizeof(hx), "--hexdump=%s", hf);
+	tp = fork();
+	cr_assert_geq(tp, 0);
+	if (tp == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(devnull, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && !(trace && json && hex); i++) {
+		char *t = st_slurp(tf, NULL), *j = st_slurp(jf, NULL),
+		     *h = st_slurp(hf, NULL);
+
+		trace = t && strstr(t, "sendto(") && strstr(t, "\"quiet one\"");
+		json = j && strstr(j, "cXVpZXQgb25l");	/* base64 */
+		hex = h && strstr(h, "|quiet one|");
+		free(t);
+		free(j);
+		free(h);
+		if (!(trace && json && hex))
+			usleep(100 * 1000);
+	}
+	prog = first_child(tp);
+	if (prog > 0)
+		kill(prog, SIGKILL);
+	cr_assert_eq(waitpid(tp, &ws, 0), tp);
+	unlink(tf);
+	unlink(jf);
+	unlink(hf);
+	cr_assert(trace, "the trace file lacks the sendto line");
+	cr_assert(json, "the JSON file lacks the datagram");
+	cr_assert(hex, "the hexdump file lacks the datagram");
+}
+
 /* Attached, every call stops at entry and exit, and the exits of calls
  * not traced are resumed without asking which stop they are: that must
  * stay in step through signals that interrupt blocking calls (restarted
