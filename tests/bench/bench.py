@@ -3,8 +3,8 @@
 strace, alternating round by round, medians and ranges, ratios to the
 untraced run of the same rounds, the CPU time of each run's process tree
 (tracer, program and peer: on few cores, what bounds the wall time from
-below), and socktap's peak RSS.  A benchmark, not a test: it never fails
-on timing.
+below), socktap's peak RSS, and the performance targets met or not.  A
+benchmark, not a test: it never fails on timing.
 
     tests/bench/bench.py [--build DIR] [--rounds N] [--quick] [--csv FILE]
                          [--memory as-is|warm|cold]
@@ -236,6 +236,7 @@ def main():
         w.writerow(["workload", "variant", "median_s", "min_s", "max_s",
                     "ratio_to_untraced", "socktap_maxrss_kib", "cpu_s"])
         w.writerows(rows)
+    print_targets(rows)
     print("\nwritten: %s (%s, %d rounds, memory %s)" %
           (a.csv, os.uname().machine, a.rounds, a.memory))
 
@@ -258,6 +259,44 @@ def summarize(name, times, cpus, rss):
                      str(max(rss[vname])) if rss.get(vname) else "",
                      "%.3f" % statistics.median(cpus[vname])])
     return rows
+
+
+# The performance targets: (workload, socktap's variant, the reference,
+# the factor the reference is allowed times).
+TARGETS = [
+    ("bulk-64k", "socktap -q -w", "strace", 1.5),
+    ("bulk-1k", "socktap -q -w", "strace", 1.0),
+    ("pingpong", "socktap -q -w", "strace", 1.0),
+    ("udp", "socktap -q -w", "strace", 1.0),
+    ("threads", "socktap -q -w", "strace", 1.0),
+    ("files", "socktap -q -w", "strace seccomp", 0.25),
+    ("attach-bulk", "socktap -p", "strace -p", 1.0),
+]
+RSS_LIMIT_KIB = 32 << 10
+
+
+def print_targets(rows):
+    """Each target this run measured, its two ratios and whether it was
+    met (information, not a verdict on the build: timing never fails)."""
+    ratio = {(r[0], r[1]): float(r[5]) for r in rows}
+    lines = []
+    for wl, mine, ref, factor in TARGETS:
+        if (wl, mine) not in ratio or (wl, ref) not in ratio:
+            continue
+        limit = factor * ratio[(wl, ref)]
+        lines.append("%-12s %s x%.2f, limit x%.2f (%s%s): %s" % (
+            wl, mine, ratio[(wl, mine)], limit,
+            "" if factor == 1.0 else "%g x " % factor, ref,
+            "met" if ratio[(wl, mine)] <= limit else "NOT met"))
+    rss = [int(r[6]) for r in rows if r[6]]
+    if rss:
+        lines.append("peak RSS     %d KiB, limit %d KiB: %s" % (
+            max(rss), RSS_LIMIT_KIB,
+            "met" if max(rss) < RSS_LIMIT_KIB else "NOT met"))
+    if lines:
+        print("\ntargets (median ratios to untraced, this run):")
+        for line in lines:
+            print("  " + line)
 
 
 def print_rows(rows):
