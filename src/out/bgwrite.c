@@ -69,8 +69,9 @@ static void allocate_ahead(struct st_bgwriter *b, size_t n)
 		b->prealloc = false;
 }
 
-/* Waits (the lock held) for a batch, for the end, or for a few bytes
- * to have waited FLUSH_AFTER_NS. */
+/* Waits (the lock held, the ring empty) for a batch, for the end, or
+ * for a few bytes to have waited FLUSH_AFTER_NS.  Returns with data, or
+ * closing.  Only this thread takes data out: len only grows here. */
 static void wait_for_batch(struct st_bgwriter *b)
 {
 	struct timespec deadline;
@@ -79,7 +80,6 @@ static void wait_for_batch(struct st_bgwriter *b)
 	b->idle = true;
 	while (!b->closing && b->len < b->cap / 2) {
 		if (!b->len) {
-			timed = false;
 			pthread_cond_wait(&b->has_data, &b->mu);
 			continue;
 		}
@@ -110,10 +110,8 @@ static void *drain(void *arg)
 
 		if (!b->len)
 			wait_for_batch(b);
-		if (!b->len && b->closing)
-			break;
 		if (!b->len)
-			continue;
+			break;	/* closing, and all written */
 		/* the contiguous part, up to the next chunk boundary; the
 		 * lock is not held while writing */
 		n = b->cap - b->head < b->len ? b->cap - b->head : b->len;
