@@ -29,6 +29,16 @@ static void expect_error(char *const argv[], const char *msg, int status)
 	st_run_free(&r);
 }
 
+/* A file at path holding text. */
+static void make_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "%s", path);
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0, "%s", path);
+}
+
 Test(badinput, no_command)
 {
 	char *a[] = { SOCKTAP, NULL };
@@ -72,18 +82,14 @@ Test(badinput, command_not_runnable)
 	char *b[] = { SOCKTAP, "--", (char *)plain, NULL };
 	char *c[] = { SOCKTAP, "--", "no-such-command-socktap", NULL };
 	char *d[] = { SOCKTAP, "--", (char *)junk, NULL };
-	FILE *f;
 
 	expect_error(a, "No such file or directory", 127);
-	f = fopen(plain, "w");
-	fclose(f);
+	make_file(plain, "");
 	chmod(plain, 0644);
 	expect_error(b, "Permission denied", 127);
 	expect_error(c, "command not found", 127);
 	/* executable but not a program: the kernel's refusal is reported */
-	f = fopen(junk, "w");
-	fputs("\x7f\x01garbage", f);
-	fclose(f);
+	make_file(junk, "\x7f\x01garbage");
 	chmod(junk, 0755);
 	expect_error(d, "Exec format error", 127);
 	unlink(plain);
@@ -152,16 +158,12 @@ Test(badinput, planted_links_refused_by_every_output)
 	char dir[] = "/tmp/st-links-XXXXXX", victim[80], sym[80], hard[80];
 	const char *opt[] = { "-w", "-o", "--json", "--hexdump=" };
 	struct stat st;
-	FILE *f;
 
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(victim, sizeof(victim), "%s/victim", dir);
 	snprintf(sym, sizeof(sym), "%s/sym", dir);
 	snprintf(hard, sizeof(hard), "%s/hard", dir);
-	f = fopen(victim, "w");
-	cr_assert_not_null(f);
-	fputs("precious\n", f);
-	fclose(f);
+	make_file(victim, "precious\n");
 	cr_assert_eq(symlink(victim, sym), 0);
 	cr_assert_eq(link(victim, hard), 0);
 	for (unsigned i = 0; i < sizeof(opt) / sizeof(opt[0]); i++) {
@@ -194,7 +196,6 @@ Test(badinput, a_failed_start_removes_only_what_it_made)
 			"-p", "999999999", NULL };
 	bool have_dev;
 	struct stat st;
-	FILE *f;
 
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(made_pcap, sizeof(made_pcap), "%s/made.pcap", dir);
@@ -208,10 +209,7 @@ Test(badinput, a_failed_start_removes_only_what_it_made)
 	cr_assert_eq(lstat(made_pcap, &st), -1, "the pcap made is left");
 	cr_assert_eq(lstat(made_json, &st), -1, "the JSON made is left");
 
-	f = fopen(old_pcap, "w");
-	cr_assert_not_null(f);
-	fputs("an older capture\n", f);
-	fclose(f);
+	make_file(old_pcap, "an older capture\n");
 	/* a /dev/null of our own: mknod needs CAP_MKNOD */
 	have_dev = mknod(dev, S_IFCHR | 0666, makedev(1, 3)) == 0;
 	if (!have_dev) {
@@ -219,9 +217,7 @@ Test(badinput, a_failed_start_removes_only_what_it_made)
 		 * to replace one that was there */
 		cr_log_warn("mknod: %s: no device case, only files",
 			    strerror(errno));
-		f = fopen(dev, "w");
-		cr_assert_not_null(f);
-		fclose(f);
+		make_file(dev, "");
 	}
 	expect_error(old, "no such process", 1);
 	cr_assert_eq(lstat(old_pcap, &st), 0, "a file there before is gone");

@@ -60,6 +60,21 @@ static pid_t spawn_piped(char *const argv[], int fd, int *readfd)
 	return pid;
 }
 
+/* Starts argv with its stderr thrown away.  The child's pid, or -1. */
+static pid_t spawn_quiet(char *const argv[])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(devnull, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
 /* The pid tracing tid (its TracerPid: 0 for none), or -1. */
 static pid_t tracer_of(pid_t tid)
 {
@@ -493,19 +508,12 @@ Test(trace, timestamp_options, .timeout = 60)
 /* SIGTERM to socktap in launch mode ends the command (kill-on-exit). */
 Test(trace, sigterm_in_launch_mode_ends_the_command, .timeout = 60)
 {
-	pid_t tp = fork();
+	char *argv[] = { SOCKTAP, "-q", "--", "/bin/sleep", "30", NULL };
+	pid_t tp = spawn_quiet(argv);
 	int ws;
 	struct timespec t0, t1;
 
-	cr_assert_geq(tp, 0);
-	if (tp == 0) {
-		char *argv[] = { SOCKTAP, "-q", "--", "/bin/sleep", "30", NULL };
-		int devnull = open("/dev/null", O_WRONLY);
-
-		dup2(devnull, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
+	cr_assert_gt(tp, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < 2000 && first_child(tp) < 0; i++)
 		usleep(10 * 1000);
@@ -1055,15 +1063,8 @@ Test(trace, outputs_reach_their_files_while_the_program_is_quiet,
 	int ws;
 
 	snprintf(hx, sizeof(hx), "--hexdump=%s", hf);
-	tp = fork();
-	cr_assert_geq(tp, 0);
-	if (tp == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-
-		dup2(devnull, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
+	tp = spawn_quiet(argv);
+	cr_assert_gt(tp, 0);
 	for (int i = 0; i < 200 && !(trace && json && hex); i++) {
 		char *t = st_slurp(tf, NULL), *j = st_slurp(jf, NULL),
 		     *h = st_slurp(hf, NULL);
