@@ -175,7 +175,7 @@ static int setup(struct app *app)
 	}
 	app->out = stderr;
 	if (o->output) {
-		app->out = st_output_open(o->output, err, sizeof(err));
+		app->out = st_output_open(o->output, NULL, err, sizeof(err));
 		if (!app->out) {
 			fprintf(stderr, "socktap: %s\n", err);
 			return 1;

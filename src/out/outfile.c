@@ -17,14 +17,26 @@ static int fail(int e, const char *path, const char *why, char *err,
 	return -e;
 }
 
-int st_outfile_open(const char *path, int *fdp, char *err, size_t errlen)
+int st_outfile_open(const char *path, int *fdp, struct st_outfile_id *id,
+		    char *err, size_t errlen)
 {
+	const int flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
 	struct stat st;
+	bool made = false;
 	int fd, e;
 
-	/* no O_TRUNC here: only once we know what the file is */
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-		  0600);
+	/* Made here, or opened as it is (a symbolic link there fails with
+	 * ELOOP).  No O_TRUNC: only once we know what the file is.  A file
+	 * removed between the two opens is made on the next turn. */
+	fd = -1;
+	for (int turn = 0; turn < 3 && fd < 0; turn++) {
+		fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+		made = fd >= 0;
+		if (fd < 0 && errno == EEXIST)
+			fd = open(path, flags);
+		if (fd < 0 && errno != ENOENT)
+			break;
+	}
 	if (fd < 0) {
 		e = errno;
 		if (e == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
@@ -52,6 +64,11 @@ int st_outfile_open(const char *path, int *fdp, char *err, size_t errlen)
 			close(fd);
 			return fail(e, path, NULL, err, errlen);
 		}
+	}
+	if (id) {
+		id->made = made;
+		id->dev = st.st_dev;
+		id->ino = st.st_ino;
 	}
 	*fdp = fd;
 	return 0;

@@ -11,12 +11,13 @@
 #include "out/outputs.h"
 #include "pcap/pcap_out.h"
 
-FILE *st_output_open(const char *path, char *err, size_t errlen)
+FILE *st_output_open(const char *path, struct st_outfile_id *id, char *err,
+		     size_t errlen)
 {
 	FILE *f;
 	int fd;
 
-	if (st_outfile_open(path, &fd, err, errlen) < 0)
+	if (st_outfile_open(path, &fd, id, err, errlen) < 0)
 		return NULL;
 	f = fdopen(fd, "w");
 	if (!f) {
@@ -47,44 +48,34 @@ static int add(struct st_model *m, struct st_sink *sink, char *err,
 	return 0;
 }
 
-/* Whether something is at path already: what was there before this run
- * (a file to replace, a device such as /dev/null) is never removed. */
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0 || errno != ENOENT;
-}
-
-/* Notes the regular file this run made at path, for st_outputs_abandon. */
-static void remember(struct st_outputs *outs, const char *path, bool existed)
+/* Notes the file this run made at path, for st_outputs_abandon: what
+ * was there before (a file to replace, a device such as /dev/null) is
+ * never removed. */
+static void remember(struct st_outputs *outs, const char *path,
+		     const struct st_outfile_id *id)
 {
 	const unsigned max = sizeof(outs->made) / sizeof(outs->made[0]);
-	struct stat st;
 
-	if (existed || is_stdout(path) || outs->nmade >= max ||
-	    lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+	if (!id->made || outs->nmade >= max)
 		return;
 	outs->made[outs->nmade].path = path;
-	outs->made[outs->nmade].dev = st.st_dev;
-	outs->made[outs->nmade++].ino = st.st_ino;
+	outs->made[outs->nmade++].id = *id;
 }
 
 /* A text output: standard output for "-", else a file made here. */
 static FILE *open_stream(struct st_outputs *outs, const char *path,
 			 bool *owned, char *err, size_t errlen)
 {
-	bool existed;
+	struct st_outfile_id id;
 	FILE *f;
 
 	*owned = false;
 	if (is_stdout(path))
 		return stdout;
-	existed = exists(path);
-	f = st_output_open(path, err, errlen);
+	f = st_output_open(path, &id, err, errlen);
 	if (f) {
 		*owned = true;
-		remember(outs, path, existed);
+		remember(outs, path, &id);
 	}
 	return f;
 }
@@ -98,13 +89,12 @@ int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 
 	memset(outs, 0, sizeof(*outs));
 	if (o->pcap) {
+		struct st_outfile_id id = { .made = false };
 		struct st_pcap_opts po = {
 			.path = o->pcap, .pcapng = o->pcapng,
 			.live = is_stdout(o->pcap),
-			.errbuf = err, .errbuf_size = errlen,
+			.errbuf = err, .errbuf_size = errlen, .opened = &id,
 		};
-
-		bool existed = exists(o->pcap);
 
 		rc = st_pcap_sink_new(&po, &sink);
 		if (rc < 0) {
@@ -113,7 +103,7 @@ int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 					 o->pcap, strerror(-rc));
 			return rc;
 		}
-		remember(outs, o->pcap, existed);
+		remember(outs, o->pcap, &id);
 		if ((rc = add(m, &sink, err, errlen)) < 0)
 			return rc;
 	}
@@ -193,8 +183,8 @@ void st_outputs_abandon(struct st_outputs *outs)
 
 		/* still the file made, not one put there since */
 		if (lstat(outs->made[i].path, &st) == 0 &&
-		    S_ISREG(st.st_mode) && st.st_dev == outs->made[i].dev &&
-		    st.st_ino == outs->made[i].ino)
+		    S_ISREG(st.st_mode) && st.st_dev == outs->made[i].id.dev &&
+		    st.st_ino == outs->made[i].id.ino)
 			unlink(outs->made[i].path);
 	}
 	outs->nmade = 0;

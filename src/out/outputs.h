@@ -7,9 +7,9 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include <sys/types.h>
 
 #include "options.h"
+#include "out/outfile.h"
 #include "socktap/model.h"
 
 struct st_outputs {
@@ -19,14 +19,15 @@ struct st_outputs {
 	bool hexdump_owned;
 	struct {
 		const char *path;
-		dev_t dev;	/* the file this run made there */
-		ino_t ino;
+		struct st_outfile_id id;	/* the file made there */
 	} made[4];		/* for st_outputs_abandon */
 	unsigned nmade;
 };
 
-/* st_outfile_open as a stdio stream; NULL with a one-line reason in err. */
-FILE *st_output_open(const char *path, char *err, size_t errlen);
+/* st_outfile_open as a stdio stream (id may be NULL); NULL with a
+ * one-line reason in err. */
+FILE *st_output_open(const char *path, struct st_outfile_id *id, char *err,
+		     size_t errlen);
 
 /* Creates every output o asks for and adds its sink to m. */
 int st_outputs_open(struct st_outputs *outs, const struct st_options *o,

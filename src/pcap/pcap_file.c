@@ -293,7 +293,8 @@ static int start_format(struct st_pwriter *w)
 }
 
 int st_pwriter_open(struct st_pwriter **wp, const char *path, bool pcapng,
-		    bool live, char *errbuf, size_t errbuf_size)
+		    bool live, struct st_outfile_id *opened, char *errbuf,
+		    size_t errbuf_size)
 {
 	static const cookie_io_functions_t io = {
 		.write = cookie_write,
@@ -322,7 +323,8 @@ int st_pwriter_open(struct st_pwriter **wp, const char *path, bool pcapng,
 		w->fd = STDOUT_FILENO;
 		live = true;
 	} else {
-		rc = st_outfile_open(path, &w->fd, errbuf, errbuf_size);
+		rc = st_outfile_open(path, &w->fd, opened, errbuf,
+				     errbuf_size);
 		if (rc) {
 			free(w);
 			return rc;

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "out/outfile.h"
+
 #define ST_PCAP_SNAPLEN 262144u
 /* The largest IP packet: the IPv4 and IPv6 length fields are 16 bits
  * (the IPv6 one counts the payload only, so 40 more bytes there). */
@@ -25,7 +27,8 @@ struct st_pwriter;
  * then writes a reason to errbuf.
  */
 int st_pwriter_open(struct st_pwriter **w, const char *path, bool pcapng,
-		    bool live, char *errbuf, size_t errbuf_size);
+		    bool live, struct st_outfile_id *opened, char *errbuf,
+		    size_t errbuf_size);
 
 /*
  * One record, in two steps.  st_pwriter_reserve gives where to build the

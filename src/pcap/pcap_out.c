@@ -759,8 +759,8 @@ int st_pcap_sink_new(const struct st_pcap_opts *opts, struct st_sink *sink)
 	s->pcapng = opts->pcapng || ends_with(opts->path, ".pcapng");
 	live = opts->live || strcmp(opts->path, "-") == 0;
 	s->live = live;
-	rc = st_pwriter_open(&s->w, opts->path, s->pcapng, live, opts->errbuf,
-			     opts->errbuf_size);
+	rc = st_pwriter_open(&s->w, opts->path, s->pcapng, live, opts->opened,
+			     opts->errbuf, opts->errbuf_size);
 	if (rc) {
 		free(s);
 		return rc;

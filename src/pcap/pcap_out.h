@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "out/outfile.h"
 #include "socktap/model.h"
 
 struct st_pcap_opts {
@@ -38,6 +39,9 @@ struct st_pcap_opts {
 	/* optional: a one-line reason when st_pcap_sink_new fails */
 	char *errbuf;
 	size_t errbuf_size;
+	/* optional: which file was opened, and whether it was made (left
+	 * as it is for standard output) */
+	struct st_outfile_id *opened;
 };
 
 /*

@@ -357,7 +357,7 @@ Test(json, output_file_created_or_replaced)
 	out = NULL;
 	unlink(path);
 	um = umask(0);
-	f = st_output_open(path, err, sizeof(err));
+	f = st_output_open(path, NULL, err, sizeof(err));
 	umask(um);
 	cr_assert_not_null(f, "%s", err);
 	fputs("new\n", f);
@@ -370,7 +370,7 @@ Test(json, output_file_created_or_replaced)
 	cr_assert_not_null(f);
 	fputs("an old, longer content\n", f);
 	fclose(f);
-	f = st_output_open(path, err, sizeof(err));
+	f = st_output_open(path, NULL, err, sizeof(err));
 	cr_assert_not_null(f, "%s", err);
 	fputs("next\n", f);
 	cr_assert_eq(fclose(f), 0);
