@@ -38,14 +38,16 @@ void st_h_prefetch(struct st_hctx *c, uint64_t addr, size_t len)
 
 		if (h->pre_total - t->pre_cap + cap > PREFETCH_BUDGET)
 			return;
-		p = realloc(t->pre, cap);
+		/* nothing in it is kept: a fresh buffer, aligned */
+		p = aligned_alloc(ST_LANDING_ALIGN, cap + ST_LANDING_ALIGN);
 		if (!p)
 			return;
+		free(t->pre);
 		h->pre_total += cap - t->pre_cap;
 		t->pre = p;
 		t->pre_cap = cap;
 	}
-	n = st_mem_read(t->tid, addr, t->pre, len);
+	n = st_mem_read(t->tid, addr, st_h_landing(t->pre, addr), len);
 	if (n <= 0)
 		return;
 	t->pre_len = (size_t)n;
@@ -99,12 +101,14 @@ size_t st_h_data(struct st_hctx *c, struct st_socket *s, bool send,
 		    c->task->pre_addr == addr) {
 			/* read while the call ran (st_h_prefetch): the
 			 * tracee could not change it since */
-			bytes = c->task->pre;
+			bytes = st_h_landing(c->task->pre, addr);
 			n = (ssize_t)(c->task->pre_len < want ?
 				      c->task->pre_len : want);
 		} else {
-			n = st_mem_read(c->task->tid, addr + off, h->buf,
-					want);
+			uint8_t *land = st_h_landing(h->buf, addr + off);
+
+			n = st_mem_read(c->task->tid, addr + off, land, want);
+			bytes = land;
 			if (n <= 0) {
 				st_model_gap(h->model, s, send, len - off,
 					     "tracee memory unreadable", peer,
@@ -161,14 +165,15 @@ size_t st_h_data_iov(struct st_hctx *c, struct st_socket *s, bool send,
 				take = len - done;
 			while (off < take) {
 				size_t want = take - off;
+				uint64_t from = (uint64_t)(uintptr_t)
+						vec[k].iov_base + off;
+				uint8_t *land = st_h_landing(h->buf, from);
 				ssize_t n;
 				unsigned f = flags;
 
 				if (want > h->bufsize)
 					want = h->bufsize;
-				n = st_mem_read(c->task->tid,
-					(uint64_t)(uintptr_t)vec[k].iov_base + off,
-					h->buf, want);
+				n = st_mem_read(c->task->tid, from, land, want);
 				if (n <= 0)
 					goto gap;
 				h->bytes_copied += (size_t)n;
@@ -177,7 +182,7 @@ size_t st_h_data_iov(struct st_hctx *c, struct st_socket *s, bool send,
 
 					if (cp > (size_t)n)
 						cp = (size_t)n;
-					memcpy(h->preview + plen, h->buf, cp);
+					memcpy(h->preview + plen, land, cp);
 					plen += cp;
 				}
 				off += (size_t)n;
@@ -185,7 +190,7 @@ size_t st_h_data_iov(struct st_hctx *c, struct st_socket *s, bool send,
 					f |= ST_EVF_PART;
 				else
 					release_tracee(c, s);
-				st_model_data(h->model, s, send, h->buf,
+				st_model_data(h->model, s, send, land,
 					      (size_t)n, f, orig_len, peer,
 					      &who);
 			}

@@ -273,7 +273,7 @@ int st_handlers_init(struct st_handlers *h, struct st_model *m)
 	h->model = m;
 	st_model_set_route(m, route_src, h);
 	h->bufsize = ST_PIECE;
-	h->buf = malloc(h->bufsize);
+	h->buf = aligned_alloc(ST_LANDING_ALIGN, h->bufsize + ST_LANDING_ALIGN);
 	if (!h->opts.string_limit)
 		h->opts.string_limit = 32;
 	return h->buf ? 0 : -ENOMEM;

@@ -496,6 +496,7 @@ void st_sys_sendfile_exit(struct st_hctx *c)
 	struct st_socket *s = c->task->sock;
 	size_t ret = (size_t)c->task->call.ret, done = 0;
 	struct st_origin_info who;
+	uint8_t *land;
 	char path[64];
 	int fd = -1;
 
@@ -513,10 +514,11 @@ void st_sys_sendfile_exit(struct st_hctx *c)
 
 		if (want > h->bufsize)
 			want = h->bufsize;
-		n = pread(fd, h->buf, want, (off_t)(c->task->saved[0] + done));
+		land = st_h_landing(h->buf, c->task->saved[0] + done);
+		n = pread(fd, land, want, (off_t)(c->task->saved[0] + done));
 		if (n <= 0)
 			break;
-		st_model_data(h->model, s, true, h->buf, (size_t)n,
+		st_model_data(h->model, s, true, land, (size_t)n,
 			      done + (size_t)n < ret ? ST_EVF_PART : 0, 0,
 			      NULL, &who);
 		done += (size_t)n;

@@ -38,8 +38,18 @@
  * this late. */
 #define FLUSH_AFTER_NS 500000000L
 
+/*
+ * The ring sits at the file's offset modulo RING_ALIGN, so that write(2)
+ * copies each byte to the same offset within a cache line as it had
+ * here: the kernel's copy runs 3-5 times slower when the page cache lies
+ * 1-31 bytes past the source modulo 4 KiB (538 MB written from such a
+ * ring: 0.31-0.58 s of CPU against 0.12 s).
+ */
+#define RING_ALIGN 64u
+
 struct st_bgwriter {
 	int fd;
+	char *mem;		/* the ring's allocation */
 	char *ring;		/* cap bytes, then slack for reservations */
 	size_t cap, head, len;	/* data: [head, head + len) mod cap */
 	size_t slack;
@@ -156,13 +166,17 @@ int st_bgwriter_new(int fd, size_t ring, size_t slack,
 
 	if (!b)
 		return -ENOMEM;
-	b->ring = malloc(ring + slack);
-	if (!b->ring) {
+	b->end = lseek(fd, 0, SEEK_CUR);
+	b->mem = aligned_alloc(RING_ALIGN, (ring + slack) / RING_ALIGN *
+			       RING_ALIGN + 2 * RING_ALIGN);
+	if (!b->mem) {
 		free(b);
 		return -ENOMEM;
 	}
+	/* ring[i] goes to the file at end + i (and again so after each
+	 * wrap, when cap is a multiple of RING_ALIGN, as the capture's is) */
+	b->ring = b->mem + (b->end > 0 ? (size_t)b->end % RING_ALIGN : 0);
 	b->fd = fd;
-	b->end = lseek(fd, 0, SEEK_CUR);
 	b->prealloc = b->end >= 0 && !(fcntl(fd, F_GETFL) & O_APPEND);
 	b->cap = ring;
 	b->slack = slack;
@@ -179,7 +193,7 @@ int st_bgwriter_new(int fd, size_t ring, size_t slack,
 	rc = pthread_create(&b->thread, NULL, drain, b);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
-		free(b->ring);
+		free(b->mem);
 		free(b);
 		return -rc;
 	}
@@ -281,7 +295,7 @@ int st_bgwriter_close(struct st_bgwriter *b)
 	pthread_mutex_destroy(&b->mu);
 	pthread_cond_destroy(&b->has_data);
 	pthread_cond_destroy(&b->has_room);
-	free(b->ring);
+	free(b->mem);
 	free(b);
 	return err;
 }

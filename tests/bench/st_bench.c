@@ -10,6 +10,10 @@
  *   st_bench threads N ROUNDS         N threads, a connection each
  *   st_bench wait-bulk BYTES WSIZE    bulk, but first prints its pid and
  *                                     waits for a line on stdin (attach)
+ *
+ * bulk and wait-bulk take an optional last argument, OFFSET: the buffer
+ * written from starts OFFSET bytes past a page boundary (by default it
+ * is wherever malloc puts it).  Copies out of it may depend on that.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -122,15 +126,17 @@ static pid_t tcp_peer(int lfd, int conns, size_t size)
 	_exit(0);
 }
 
-static int bulk(size_t bytes, size_t wsize, bool wait_first)
+static int bulk(size_t bytes, size_t wsize, bool wait_first, long offset)
 {
 	struct sockaddr_in a;
 	int lfd = listener(SOCK_STREAM, &a), fd;
 	pid_t peer = tcp_peer(lfd, 1, 0);
-	char *buf = malloc(wsize);
+	char *mem = offset < 0 ? malloc(wsize) :
+		aligned_alloc(4096, (wsize + (size_t)offset + 4095) / 4096 * 4096);
+	char *buf = mem + (offset < 0 ? 0 : offset);
 	char line[16];
 
-	if (!buf)
+	if (!mem)
 		die("malloc");
 	memset(buf, 'x', wsize);
 	if (wait_first) {
@@ -144,7 +150,7 @@ static int bulk(size_t bytes, size_t wsize, bool wait_first)
 		full_write(fd, buf, wsize < bytes - done ? wsize : bytes - done);
 	close(fd);
 	waitpid(peer, NULL, 0);
-	free(buf);
+	free(mem);
 	return 0;
 }
 
@@ -273,18 +279,21 @@ static int threads(int n, long rounds)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
+	long offset = argc == 5 ? strtol(argv[4], NULL, 0) : -1;
+
+	if (argc != 4 && !(argc == 5 && strstr(argv[1], "bulk") &&
+			   offset >= 0 && offset < 4096)) {
 		fprintf(stderr, "usage: st_bench bulk|wait-bulk|pingpong|udp|"
-			"files|threads A B\n");
+			"files|threads A B [OFFSET]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(argv[1], "bulk"))
 		return bulk(strtoull(argv[2], NULL, 0),
-			    strtoull(argv[3], NULL, 0), false);
+			    strtoull(argv[3], NULL, 0), false, offset);
 	if (!strcmp(argv[1], "wait-bulk"))
 		return bulk(strtoull(argv[2], NULL, 0),
-			    strtoull(argv[3], NULL, 0), true);
+			    strtoull(argv[3], NULL, 0), true, offset);
 	if (!strcmp(argv[1], "pingpong"))
 		return pingpong(atol(argv[2]), strtoull(argv[3], NULL, 0));
 	if (!strcmp(argv[1], "udp"))

@@ -1,6 +1,6 @@
 /*
  * Data paths beyond read and write: sendfile read back from the file,
- * splice reported as a gap, MSG_TRUNC and MSG_OOB marked, and memory that
+ * payloads from any offset of a page, splice reported as a gap, MSG_TRUNC and MSG_OOB marked, and memory that
  * does not grow with the length of a stream.
  */
 #include <criterion/criterion.h>
@@ -76,6 +76,72 @@ Test(data, sendfile_payload_read_back, .timeout = 60)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s %s %s", dir, file, tf);
 	cr_assert_eq(st_run(argv, &r), 0);
 	st_run_free(&r);
+}
+
+/*
+ * Payloads are copied out of the tracee to the same offset within a
+ * cache line as they had there (st_h_landing): sends from every offset of
+ * a page, at a page's end, in an iovec, and longer than one copy step
+ * (256 KiB) must come out byte for byte.
+ */
+Test(data, payloads_from_every_offset_of_a_page, .timeout = 60)
+{
+	const char *dir = st_tmpfile(".flows");
+	const char *expect = st_tmpfile(".expect");
+	char *argv[] = { SOCKTAP, "-q", "--flows", (char *)dir, "--",
+		"/usr/bin/python3", "-c",
+		"import mmap, socket, sys, threading\n"
+		"m = mmap.mmap(-1, 1 << 20)\n"
+		"m[:] = bytes((i * 7 + i // 251) & 255 for i in range(1 << 20))\n"
+		"mv = memoryview(m)\n"
+		"l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(1)\n"
+		"c = socket.create_connection(l.getsockname())\n"
+		"s, _ = l.accept()\n"
+		"def drain():\n"
+		"    back = memoryview(bytearray(1 << 18)); k = 0\n"
+		"    while s.recv_into(back[k % 64:k % 64 + 65536]): k += 1\n"
+		"t = threading.Thread(target=drain); t.start()\n"
+		"sent = bytearray()\n"
+		"def send(a, b):\n"
+		"    c.sendall(mv[a:b]); sent.extend(mv[a:b])\n"
+		"for off in range(64): send(off, off + 1000 + off * 997)\n"
+		"for off in (4095, 4080, 4065, 8175): send(off, off + 70000)\n"
+		"send(5, 5 + 300000)\n"
+		"parts = [mv[3:5000], mv[4113:74113], mv[9000:9001]]\n"
+		"n = c.sendmsg(parts)\n"
+		"assert n == sum(len(p) for p in parts), n\n"
+		"for p in parts: sent.extend(p)\n"
+		"c.close(); t.join()\n"
+		"open(sys.argv[1], 'wb').write(sent)\n",
+		(char *)expect, NULL };
+	struct st_run r;
+	char pattern[512], *want;
+	size_t wn = 0;
+	int same = 0;
+	glob_t g;
+
+	cr_assert_eq(st_run(argv, &r), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	want = st_slurp(expect, &wn);
+	cr_assert_not_null(want);
+	cr_assert_gt(wn, 500000);
+	snprintf(pattern, sizeof(pattern), "%s/*-tcp-*", dir);
+	cr_assert_eq(glob(pattern, 0, NULL, &g), 0, "no flow file in %s", dir);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		size_t gn = 0;
+		char *got = st_slurp(g.gl_pathv[i], &gn);
+
+		if (got && gn == wn && !memcmp(got, want, wn))
+			same++;
+		free(got);
+	}
+	globfree(&g);
+	/* one side's flow, seen from either end of the connection */
+	cr_assert_geq(same, 1, "no flow holds the %zu bytes sent", wn);
+	free(want);
+	st_run_free(&r);
+	snprintf(pattern, sizeof(pattern), "rm -rf %s %s", dir, expect);
+	cr_assert_eq(system(pattern), 0);
 }
 
 /* splice from a pipe into a socket: the bytes cannot be seen, a gap of
