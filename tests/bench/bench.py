@@ -7,7 +7,13 @@ below), socktap's peak RSS, and the performance targets met or not.  A
 benchmark, not a test: it never fails on timing.
 
     tests/bench/bench.py [--build DIR] [--rounds N] [--quick] [--csv FILE]
-                         [--memory as-is|warm|cold]
+                         [--svg FILE] [--memory as-is|warm|cold]
+    tests/bench/bench.py --plot CSV [--svg FILE]
+
+The table goes to --csv (bench.csv) and as a bar chart to --svg (the CSV's
+name with .svg): each workload's ratios on a log scale, with socktap's
+target marked.  --plot draws the chart of an earlier run's CSV, so runs
+of different versions can be set side by side.
 
 --memory: on a VM that hands freed memory back to its host (free page
 reporting, seen here), a file written into memory freed a second or two
@@ -184,11 +190,23 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="smaller workloads, for a smoke run")
     ap.add_argument("--csv", default="bench.csv")
+    ap.add_argument("--svg", help="the chart (default: the CSV's name, .svg)")
+    ap.add_argument("--plot", metavar="CSV",
+                    help="only draw the chart of an earlier run's CSV")
     ap.add_argument("--only", help="comma-separated workload names")
     ap.add_argument("--memory", choices=("as-is", "warm", "cold"),
                     default="as-is",
                     help="the state of the memory files are written to")
     a = ap.parse_args()
+    if a.plot:
+        svg = a.svg or os.path.splitext(a.plot)[0] + ".svg"
+        try:
+            rows = read_csv(a.plot)
+            write_svg(rows, svg, os.path.basename(a.plot))
+        except (OSError, ValueError) as e:
+            sys.exit("bench: %s" % e)
+        print("written: %s" % svg)
+        return
     global MEMORY
     MEMORY = a.memory
     socktap = os.path.join(a.build, "socktap")
@@ -233,12 +251,14 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     with open(a.csv, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["workload", "variant", "median_s", "min_s", "max_s",
-                    "ratio_to_untraced", "socktap_maxrss_kib", "cpu_s"])
+        w.writerow(CSV_HEADER)
         w.writerows(rows)
+    svg = a.svg or os.path.splitext(a.csv)[0] + ".svg"
+    write_svg(rows, svg, "%s, %d rounds, memory %s" %
+              (os.uname().machine, a.rounds, a.memory))
     print_targets(rows)
-    print("\nwritten: %s (%s, %d rounds, memory %s)" %
-          (a.csv, os.uname().machine, a.rounds, a.memory))
+    print("\nwritten: %s and %s (%s, %d rounds, memory %s)" %
+          (a.csv, svg, os.uname().machine, a.rounds, a.memory))
 
 
 def alternate(variants_, r):
@@ -297,6 +317,142 @@ def print_targets(rows):
         print("\ntargets (median ratios to untraced, this run):")
         for line in lines:
             print("  " + line)
+
+
+CSV_HEADER = ["workload", "variant", "median_s", "min_s", "max_s",
+              "ratio_to_untraced", "socktap_maxrss_kib", "cpu_s"]
+
+
+def read_csv(path):
+    """The rows of a CSV this script wrote; ValueError if it is not one."""
+    with open(path, newline="") as f:
+        table = list(csv.reader(f))
+    if not table or table[0] != CSV_HEADER:
+        raise ValueError("%s: not a bench.py CSV (its header differs)" % path)
+    rows = table[1:]
+    for i, r in enumerate(rows, 2):
+        if len(r) != len(CSV_HEADER):
+            raise ValueError("%s:%d: %d fields, not %d" %
+                             (path, i, len(r), len(CSV_HEADER)))
+        try:
+            if float(r[5]) <= 0:
+                raise ValueError
+        except ValueError:
+            raise ValueError("%s:%d: ratio %r is not a positive number" %
+                             (path, i, r[5])) from None
+    if not rows:
+        raise ValueError("%s: no rows" % path)
+    return rows
+
+
+def target_limits(rows):
+    """{(workload, socktap's variant): its limit} for the targets whose
+    two ratios the rows hold."""
+    ratio = {(r[0], r[1]): float(r[5]) for r in rows}
+    return {(wl, mine): factor * ratio[(wl, ref)]
+            for wl, mine, ref, factor in TARGETS
+            if (wl, mine) in ratio and (wl, ref) in ratio}
+
+
+def svg_escape(text):
+    return (text.replace("&", "&amp;").replace("<", "&lt;")
+            .replace(">", "&gt;").replace('"', "&quot;"))
+
+
+def write_svg(rows, path, subtitle):
+    """A grouped bar chart of the ratios to untraced, one group per
+    workload, on a log scale (strace with full data is 10-100 times the
+    others), each bar drawn from 1x (the untraced run); a red line over
+    socktap's bar marks its target."""
+    import math
+    # the tracers only: not the untraced run (1x), nor dd's reference
+    bars = [r for r in rows if r[1] not in ("untraced", "pcap bytes (dd)")]
+    variants_ = []
+    for r in bars:
+        if r[1] not in variants_:
+            variants_.append(r[1])
+    workloads = []
+    for r in bars:
+        if r[0] not in workloads:
+            workloads.append(r[0])
+    limits = target_limits(rows)
+    values = [float(r[5]) for r in bars] + list(limits.values())
+    lo = 10 ** math.floor(math.log10(min(values + [1.0])))
+    hi = 10 ** math.ceil(math.log10(max(values + [2.0])))
+    bw, gap, left, top, height = 14, 18, 60, 50, 300
+    per = {wl: [r for r in bars if r[0] == wl] for wl in workloads}
+    width = left + sum(len(per[wl]) * bw + gap for wl in workloads) + 180
+    # socktap in blues, strace in warm colours, references in grey
+    blues = ["#1f5fa8", "#6fa8dc", "#0b3d6e", "#9fc5e8"]
+    warms = ["#e69138", "#a61c00", "#7f6000", "#f6b26b"]
+    colour = {}
+    for v in variants_:
+        family = (blues if v.startswith("socktap") else
+                  warms if v.startswith("strace") else None)
+        if family is None:
+            colour[v] = "#b7b7b7"
+        else:
+            used = sum(1 for u in colour if u.split()[0] == v.split()[0])
+            colour[v] = family[used % len(family)]
+
+    def y(v):
+        return top + height * (1 - math.log(v / lo) / math.log(hi / lo))
+
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+           'font-family="sans-serif" font-size="11">' % (width, top + height + 60),
+           '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="%d" y="18" font-size="14">socktap benchmark: wall time '
+           'as a multiple of the untraced run (median)</text>' % left,
+           '<text x="%d" y="34" fill="#555">%s</text>' %
+           (left, svg_escape(subtitle))]
+    decade = lo
+    while decade <= hi * 1.0001:
+        for m in (1, 2, 5):
+            v = decade * m
+            if lo <= v <= hi * 1.0001:
+                out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" '
+                           'stroke="%s"/>' % (left, width - 180, y(v), y(v),
+                                              "#555" if v == 1 else "#ddd"))
+                out.append('<text x="%d" y="%.1f" text-anchor="end">%g×</text>'
+                           % (left - 4, y(v) + 4, v))
+        decade *= 10
+    x = left + gap / 2
+    for wl in workloads:
+        x0 = x
+        for r in per[wl]:
+            v = float(r[5])
+            out.append('<rect class="bar" x="%.1f" y="%.1f" width="%d" '
+                       'height="%.1f" fill="%s" data-workload="%s" '
+                       'data-variant="%s" data-ratio="%s"><title>%s, %s: '
+                       '%s×</title></rect>' %
+                       (x, min(y(v), y(1.0)), bw - 2, abs(y(1.0) - y(v)),
+                        colour[r[1]],
+                        svg_escape(wl), svg_escape(r[1]), r[5],
+                        svg_escape(wl), svg_escape(r[1]), r[5]))
+            limit = limits.get((wl, r[1]))
+            if limit is not None:
+                out.append('<line class="target" x1="%.1f" x2="%.1f" '
+                           'y1="%.1f" y2="%.1f" stroke="red" '
+                           'stroke-width="2" data-limit="%.2f"/>' %
+                           (x - 3, x + bw + 1, y(limit), y(limit), limit))
+            x += bw
+        out.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>' %
+                   ((x0 + x) / 2, top + height + 16, svg_escape(wl)))
+        x += gap
+    lx = width - 170
+    for i, v in enumerate(variants_):
+        out.append('<rect x="%d" y="%d" width="10" height="10" fill="%s"/>'
+                   '<text x="%d" y="%d">%s</text>' %
+                   (lx, top + i * 16, colour[v], lx + 14, top + i * 16 + 9,
+                    svg_escape(v)))
+    out.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="red" '
+               'stroke-width="2"/><text x="%d" y="%d">socktap\'s target</text>'
+               % (lx, lx + 10, top + len(variants_) * 16 + 5,
+                  top + len(variants_) * 16 + 5, lx + 14,
+                  top + len(variants_) * 16 + 9))
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
 
 
 def print_rows(rows):
