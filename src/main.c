@@ -121,7 +121,9 @@ static long peak_rss_kib(const struct rusage *self)
 	return kib >= 0 ? kib : self->ru_maxrss;
 }
 
-/* --stats: one line a script can split on spaces and '='. */
+/* --stats: one line a script can split on spaces and '='.  The tracees'
+ * CPU time: a launched command's from getrusage (socktap's children),
+ * attached processes' from their CPU clocks (the tracer's). */
 static void print_stats(const struct st_tracer_stats *ts,
 			const struct st_handlers *h)
 {
@@ -136,7 +138,8 @@ static void print_stats(const struct st_tracer_stats *ts,
 		"released_early=%llu exits_unasked=%llu calls=%llu "
 		"receives_unstopped=%llu sends_prefetched=%llu "
 		"bytes_copied=%llu "
-		"tracer_cpu_s=%.3f tracee_cpu_s=%.3f maxrss_kib=%ld\n",
+		"tracer_cpu_s=%.3f tracee_cpu_s=%.3f tracees_cpu_unread=%llu "
+		"maxrss_kib=%ld\n",
 		(unsigned long long)ts->stops_seccomp,
 		(unsigned long long)ts->stops_entry,
 		(unsigned long long)ts->stops_exit,
@@ -153,7 +156,9 @@ static void print_stats(const struct st_tracer_stats *ts,
 		(unsigned long long)h->prefetched,
 		(unsigned long long)h->bytes_copied,
 		tv_s(&self.ru_utime) + tv_s(&self.ru_stime),
-		tv_s(&kids.ru_utime) + tv_s(&kids.ru_stime),
+		tv_s(&kids.ru_utime) + tv_s(&kids.ru_stime) +
+		(double)ts->tracee_cpu_ns / 1e9,
+		(unsigned long long)ts->tracees_cpu_unread,
 		peak_rss_kib(&self));
 }
 

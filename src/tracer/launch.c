@@ -373,6 +373,7 @@ static int attach_process(struct st_tracer *t, pid_t pid, char *err,
 		}
 		closedir(d);
 	}
+	st_cputime_begin(t, pid, false);
 	return 0;
 }
 

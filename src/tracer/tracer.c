@@ -71,13 +71,27 @@ static void thread_del(struct st_tracer *t, struct st_thread *th)
 	free(th);
 }
 
+static bool process_traced(const struct st_tracer *t, pid_t tgid)
+{
+	for (unsigned b = 0; b < ST_THREAD_BUCKETS; b++)
+		for (const struct st_thread *th = t->threads[b]; th;
+		     th = th->next)
+			if (th->tgid == tgid)
+				return true;
+	return false;
+}
+
 /* exited: the thread is dead; else we only stopped tracing it */
 static void task_gone(struct st_tracer *t, struct st_thread *th, bool exited)
 {
+	pid_t tgid = th->tgid;
+
 	if (th->announced && t->hooks.on_task_exit)
 		t->hooks.on_task_exit(t->hooks.arg, &th->task, th->tid,
 				      exited);
 	thread_del(t, th);
+	if (t->attach_mode && !process_traced(t, tgid))
+		st_cputime_end(t, tgid);
 }
 
 unsigned st_ptrace_options(const struct st_tracer *t)
@@ -88,6 +102,8 @@ unsigned st_ptrace_options(const struct st_tracer *t)
 
 	if (!t->attach_mode)
 		o |= PTRACE_O_EXITKILL;
+	else
+		o |= PTRACE_O_TRACEEXIT;	/* CPU time: cputime.c */
 	if (t->seccomp)
 		o |= PTRACE_O_TRACESECCOMP;
 	return o;
@@ -342,6 +358,8 @@ static void new_task(struct st_tracer *t, struct st_thread *parent, int event)
 			return;
 	}
 	child->tgid = ctgid;
+	if (ctgid != parent->tgid)
+		st_cputime_begin(t, ctgid, true);
 	if (t->fd_filter && ctgid != parent->tgid)
 		st_fdset_copy(t, ctgid, st_fdset_get(t, parent->tgid, false));
 	if (t->hooks.on_new_task)
@@ -434,6 +452,10 @@ static void handle_stop(struct st_tracer *t, struct st_thread *th, int status,
 	case PTRACE_EVENT_EXEC:
 		t->stats.stops_event++;
 		handle_exec(t, th);
+		break;
+	case PTRACE_EVENT_EXIT:
+		t->stats.stops_event++;
+		st_cputime_sample(t, th->tgid);
 		break;
 	case PTRACE_EVENT_STOP:
 		t->stats.stops_event++;
@@ -569,6 +591,7 @@ int st_tracer_run(struct st_tracer *t, int *status)
 		}
 		handle_stop(t, th, wstatus, &ts);
 	}
+	st_cputime_end_all(t);
 	*status = t->attach_mode ? 0 : t->main_status;
 	if (!t->attach_mode && !t->main_exec_seen && t->exec_errpipe >= 0) {
 		int err = 0;
@@ -599,5 +622,6 @@ void st_tracer_free(struct st_tracer *t)
 	while (t->fdsets)
 		st_fdset_drop(t, t->fdsets->tgid);
 	free(t->traced_nr);
+	free(t->clocks);
 	free(t);
 }

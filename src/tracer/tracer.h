@@ -121,6 +121,9 @@ struct st_tracer_stats {
 	uint64_t fds_receive_free;	/* sockets whose receives never stop */
 	uint64_t released_early;	/* exits resumed before the outputs */
 	uint64_t exits_unasked;		/* exits resumed without a question */
+	/* attach: CPU time of the traced processes while traced, and how
+	 * many could not be read (see cputime.c) */
+	uint64_t tracee_cpu_ns, tracees_cpu_unread;
 };
 void st_tracer_get_stats(const struct st_tracer *t,
 			 struct st_tracer_stats *stats);

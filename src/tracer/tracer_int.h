@@ -48,6 +48,8 @@ struct st_tracer {
 	bool fd_filter;		/* reads/writes filtered by fd (launch) */
 	bool stdout_to_stderr;
 	struct st_fdset *fdsets;
+	struct st_cpuclock *clocks;	/* attach: per process, cputime.c */
+	size_t nclocks, capclocks;
 };
 
 extern volatile sig_atomic_t st_tracer_stop_signal;
@@ -56,6 +58,15 @@ extern volatile sig_atomic_t st_tracer_wake_tid;
 struct st_thread *st_thread_find(struct st_tracer *t, pid_t tid);
 struct st_thread *st_thread_add(struct st_tracer *t, pid_t tid, pid_t tgid);
 unsigned st_ptrace_options(const struct st_tracer *t);
+
+/* Attach mode: the CPU time of each traced process (cputime.c).  Begin
+ * when it is seized or forked (new_process: its clock starts at 0),
+ * sample at each of its threads' exit stops, end when its last traced
+ * thread is gone or let go; end_all at the end of the run. */
+void st_cputime_begin(struct st_tracer *t, pid_t tgid, bool new_process);
+void st_cputime_sample(struct st_tracer *t, pid_t tgid);
+void st_cputime_end(struct st_tracer *t, pid_t tgid);
+void st_cputime_end_all(struct st_tracer *t);
 
 /* What a seccomp filter traces. */
 struct st_filter_spec {

@@ -105,6 +105,18 @@ static bool wait_traced_by(pid_t tid, pid_t tracer, int ms)
 	return false;
 }
 
+/* Starts socktap (att, which attaches to sp) with its stderr going into
+ * a pipe (*errfd), and waits until sp is traced by it.  Its pid. */
+static pid_t attach_piped(char *const att[], pid_t sp, int *errfd)
+{
+	pid_t tp = spawn_piped(att, 2, errfd);
+
+	cr_assert_gt(tp, 0);
+	cr_assert(wait_traced_by(sp, tp, 20000),
+		  "socktap never attached to %d", (int)sp);
+	return tp;
+}
+
 /* The first child of pid, or -1. */
 static pid_t first_child(pid_t pid)
 {
@@ -1122,9 +1134,7 @@ Test(trace, attach_keeps_entry_and_exit_in_step, .timeout = 60)
 	sp = st_server_start(prog, &port);
 	cr_assert_gt(sp, 0);
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)sp);
-	tp = spawn_piped(att, 2, &errfd);
-	cr_assert_gt(tp, 0);
-	cr_assert(wait_traced_by(sp, tp, 20000), "socktap never attached");
+	tp = attach_piped(att, sp, &errfd);
 	usleep(1500 * 1000);
 	kill(tp, SIGINT);
 	cr_assert_eq(waitpid(tp, &ws, 0), tp);
@@ -1189,11 +1199,8 @@ Test(trace, attach_while_threads_start, .timeout = 60)
 		int ws, errfd;
 		char msg[400] = "", *t;
 		ssize_t n;
-		pid_t tp = spawn_piped(att, 2, &errfd);
+		pid_t tp = attach_piped(att, sp, &errfd);
 
-		cr_assert_gt(tp, 0);
-		cr_assert(wait_traced_by(sp, tp, 20000),
-			  "attach %d: socktap never attached", i);
 		usleep(200 * 1000);
 		kill(tp, SIGINT);
 		waitpid(tp, &ws, 0);
@@ -1217,4 +1224,90 @@ Test(trace, attach_while_threads_start, .timeout = 60)
 	st_server_wait(sp, 5000);
 	unlink(tf);
 	cr_assert(!why[0], "%s", why);
+}
+
+/*
+ * Attached processes are not socktap's children: --stats reads their CPU
+ * time from their CPU clocks.  The program waits until it is traced,
+ * burns 0.3 s of CPU, and a child it forks 0.2 s more; it ends first by
+ * exiting (the clocks read at the exit stops), then by being let go
+ * (Ctrl-C: read when detached).  Both fail with the CPU time of
+ * socktap's children only, which is 0 here.
+ */
+static double attached_cpu(bool let_go, char *stats, size_t size)
+{
+	const char *mark = st_tmpfile(".burnt");
+	char prog[1024];
+	char *argv[] = { "/usr/bin/python3", "-c", prog, (char *)mark, NULL };
+	char pidstr[16];
+	char *att[] = { SOCKTAP, "-q", "--stats", "-p", pidstr, NULL };
+	int port, ws, errfd;
+	pid_t sp, tp;
+	ssize_t n;
+	const char *p;
+
+	snprintf(prog, sizeof(prog),
+		"import os, socket, sys, time\n"
+		"print('PORT 1', flush=True)\n"
+		"def traced():\n"
+		"    for l in open('/proc/self/status'):\n"
+		"        if l.startswith('TracerPid:'):\n"
+		"            return int(l.split()[1]) != 0\n"
+		"while not traced(): time.sleep(0.01)\n"
+		"def burn(s):\n"
+		"    t = time.process_time()\n"
+		"    while time.process_time() - t < s: pass\n"
+		"burn(0.3)\n"
+		"pid = os.fork()\n"
+		"if pid == 0:\n"
+		"    burn(0.2); os._exit(0)\n"
+		"os.waitpid(pid, 0)\n"
+		"socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto("
+		"b'done', ('127.0.0.1', 9))\n"
+		"open(sys.argv[1], 'w').close()\n"
+		"%s\n", let_go ? "time.sleep(60)" : "");
+	unlink(mark);
+	sp = st_server_start(argv, &port);
+	cr_assert_gt(sp, 0);
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)sp);
+	tp = attach_piped(att, sp, &errfd);
+	if (let_go) {
+		for (int i = 0; i < 3000 && access(mark, F_OK) != 0; i++)
+			usleep(10 * 1000);
+		cr_assert_eq(access(mark, F_OK), 0, "the program never burnt");
+		kill(tp, SIGINT);
+	}
+	cr_assert_eq(waitpid(tp, &ws, 0), tp);
+	n = read(errfd, stats, size - 1);
+	stats[n > 0 ? n : 0] = '\0';
+	close(errfd);
+	if (let_go)
+		cr_assert_eq(kill(sp, 0), 0, "the program died at the detach");
+	kill(sp, SIGKILL);
+	st_server_wait(sp, 5000);
+	unlink(mark);
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "socktap: %#x %s",
+		  ws, stats);
+	cr_assert_not_null(strstr(stats, "tracees_cpu_unread=0 "), "%s", stats);
+	p = strstr(stats, "tracee_cpu_s=");
+	cr_assert_not_null(p, "%s", stats);
+	return atof(p + 13);
+}
+
+Test(trace, attach_counts_the_cpu_of_processes_that_exit, .timeout = 60)
+{
+	char stats[2048];
+	double cpu = attached_cpu(false, stats, sizeof(stats));
+
+	cr_assert(cpu >= 0.45 && cpu < 10, "tracee_cpu_s=%.3f: %s", cpu,
+		  stats);
+}
+
+Test(trace, attach_counts_the_cpu_of_processes_let_go, .timeout = 60)
+{
+	char stats[2048];
+	double cpu = attached_cpu(true, stats, sizeof(stats));
+
+	cr_assert(cpu >= 0.45 && cpu < 10, "tracee_cpu_s=%.3f: %s", cpu,
+		  stats);
 }
