@@ -5,7 +5,8 @@
  * (clock_getcpuclockid: all its threads, the dead ones included) is read
  * when it is seized (a process it forks starts from 0), at each thread's
  * exit stop (PTRACE_EVENT_EXIT, the last moment its clock is sure to be
- * readable), and when its last traced thread is gone or let go.
+ * readable), and when its leader is gone (reported after every other
+ * thread) or let go.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -71,27 +71,17 @@ static void thread_del(struct st_tracer *t, struct st_thread *th)
 	free(th);
 }
 
-static bool process_traced(const struct st_tracer *t, pid_t tgid)
-{
-	for (unsigned b = 0; b < ST_THREAD_BUCKETS; b++)
-		for (const struct st_thread *th = t->threads[b]; th;
-		     th = th->next)
-			if (th->tgid == tgid)
-				return true;
-	return false;
-}
-
-/* exited: the thread is dead; else we only stopped tracing it */
+/* exited: the thread is dead; else we only stopped tracing it.  The
+ * leader's exit is reported after every other thread's, and when it is
+ * let go the process lives on: either way its CPU clock is read now. */
 static void task_gone(struct st_tracer *t, struct st_thread *th, bool exited)
 {
-	pid_t tgid = th->tgid;
-
+	if (th->tid == th->tgid)
+		st_cputime_end(t, th->tgid);
 	if (th->announced && t->hooks.on_task_exit)
 		t->hooks.on_task_exit(t->hooks.arg, &th->task, th->tid,
 				      exited);
 	thread_del(t, th);
-	if (t->attach_mode && !process_traced(t, tgid))
-		st_cputime_end(t, tgid);
 }
 
 unsigned st_ptrace_options(const struct st_tracer *t)
@@ -358,10 +348,12 @@ static void new_task(struct st_tracer *t, struct st_thread *parent, int event)
 			return;
 	}
 	child->tgid = ctgid;
-	if (ctgid != parent->tgid)
+	if (ctgid != parent->tgid) {
 		st_cputime_begin(t, ctgid, true);
-	if (t->fd_filter && ctgid != parent->tgid)
-		st_fdset_copy(t, ctgid, st_fdset_get(t, parent->tgid, false));
+		if (t->fd_filter)
+			st_fdset_copy(t, ctgid,
+				      st_fdset_get(t, parent->tgid, false));
+	}
 	if (t->hooks.on_new_task)
 		t->hooks.on_new_task(t->hooks.arg, &parent->task, &child->task,
 				     ctid, ctgid, shares);

@@ -61,8 +61,9 @@ unsigned st_ptrace_options(const struct st_tracer *t);
 
 /* Attach mode: the CPU time of each traced process (cputime.c).  Begin
  * when it is seized or forked (new_process: its clock starts at 0),
- * sample at each of its threads' exit stops, end when its last traced
- * thread is gone or let go; end_all at the end of the run. */
+ * sample at each of its threads' exit stops, end when its leader is gone
+ * or let go; end_all at the end of the run.  Without a begin, the others
+ * do nothing. */
 void st_cputime_begin(struct st_tracer *t, pid_t tgid, bool new_process);
 void st_cputime_sample(struct st_tracer *t, pid_t tgid);
 void st_cputime_end(struct st_tracer *t, pid_t tgid);
