@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -72,10 +71,7 @@ static void on_idle(void *arg)
 {
 	struct app *app = arg;
 
-	/* a failure stays in the stream's error flag, for the end */
-	if (app->out && __fpending(app->out))
-		fflush(app->out);
-	st_outputs_idle(&app->outs);
+	st_outputs_idle(&app->outs, app->out);
 }
 
 static void on_stop_signal(int sig)

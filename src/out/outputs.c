@@ -151,13 +151,19 @@ int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 	return 0;
 }
 
-void st_outputs_idle(struct st_outputs *outs)
+/* What f holds goes to its file; a failure stays in its error flag,
+ * for the end of the run. */
+static void flush_pending(FILE *f)
 {
-	/* a failure stays in the stream's error flag, for the finish */
-	if (outs->json && __fpending(outs->json))
-		fflush(outs->json);
-	if (outs->hexdump && __fpending(outs->hexdump))
-		fflush(outs->hexdump);
+	if (f && __fpending(f))
+		fflush(f);
+}
+
+void st_outputs_idle(struct st_outputs *outs, FILE *trace)
+{
+	flush_pending(trace);
+	flush_pending(outs->json);
+	flush_pending(outs->hexdump);
 }
 
 int st_outputs_finish(struct st_outputs *outs, char *err, size_t errlen)

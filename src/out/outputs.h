@@ -33,8 +33,9 @@ FILE *st_output_open(const char *path, struct st_outfile_id *id, char *err,
 int st_outputs_open(struct st_outputs *outs, const struct st_options *o,
 		    FILE *trace, struct st_model *m, char *err,
 		    size_t errlen);
-/* The tracer is idle: what the streams hold goes to their files now. */
-void st_outputs_idle(struct st_outputs *outs);
+/* The tracer is idle: what the streams hold (the trace's too) goes to
+ * their files now. */
+void st_outputs_idle(struct st_outputs *outs, FILE *trace);
 /* After st_model_finish: flushes and reports the first error. */
 int st_outputs_finish(struct st_outputs *outs, char *err, size_t errlen);
 /* Tracing never started: removes the files this run made, so none is
