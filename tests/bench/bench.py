@@ -198,8 +198,8 @@ def main():
                     default="as-is",
                     help="the state of the memory files are written to")
     a = ap.parse_args()
+    svg = a.svg or os.path.splitext(a.plot or a.csv)[0] + ".svg"
     if a.plot:
-        svg = a.svg or os.path.splitext(a.plot)[0] + ".svg"
         try:
             rows = read_csv(a.plot)
             write_svg(rows, svg, os.path.basename(a.plot))
@@ -253,7 +253,6 @@ def main():
         w = csv.writer(f)
         w.writerow(CSV_HEADER)
         w.writerows(rows)
-    svg = a.svg or os.path.splitext(a.csv)[0] + ".svg"
     write_svg(rows, svg, "%s, %d rounds, memory %s" %
               (os.uname().machine, a.rounds, a.memory))
     print_targets(rows)
@@ -299,11 +298,12 @@ def print_targets(rows):
     """Each target this run measured, its two ratios and whether it was
     met (information, not a verdict on the build: timing never fails)."""
     ratio = {(r[0], r[1]): float(r[5]) for r in rows}
+    limits = target_limits(rows)
     lines = []
     for wl, mine, ref, factor in TARGETS:
-        if (wl, mine) not in ratio or (wl, ref) not in ratio:
+        if (wl, mine) not in limits:
             continue
-        limit = factor * ratio[(wl, ref)]
+        limit = limits[(wl, mine)]
         lines.append("%-12s %s x%.2f, limit x%.2f (%s%s): %s" % (
             wl, mine, ratio[(wl, mine)], limit,
             "" if factor == 1.0 else "%g x " % factor, ref,
