@@ -15,8 +15,12 @@
  *
  * Only per-conversation counters are kept (a hash table by conv id,
  * freed at END); payload bytes are copied into one packet buffer and
- * written out at once.  The one exception is a datagram delivered in
- * parts (ST_EVF_PART), held until its last part, at most one IP packet.
+ * written out at once.  The exceptions are the calls that deliver their
+ * bytes in parts (ST_EVF_PART: writev, sendmsg with several buffers,
+ * sendfile): a datagram's parts are held until its last, at most one IP
+ * packet, and a stream's parts are gathered into full segments, the
+ * rest held for the call's next part, so a writev of a header and a body
+ * makes one segment as on the wire, not one per buffer.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +33,7 @@
 #include "pcap/pcap_out.h"
 
 #define SEG_MAX 16384u		/* friendlier to Wireshark than 64 KiB */
+#define HELD_CAP 65536u		/* at least any conversation's seg_max() */
 #define WIN 65535u
 #define WSCALE 14		/* so the window is ~1 GiB */
 /* A receiver that sends nothing still acknowledges this often (well
@@ -70,6 +75,12 @@ struct psink {
 	size_t nb, n;
 	struct st_pcap_stats stats;
 	char comment[COMMENT_LEN];
+	/* a stream call's parts that fill no segment yet (see the top);
+	 * all parts of a call come before any other event */
+	struct pconv *held_conv;	/* NULL: nothing held */
+	int held_dir;
+	size_t held_len;
+	uint8_t *held;			/* HELD_CAP, allocated at first use */
 };
 
 /* ------------------------------------------------------------------ */
@@ -443,39 +454,99 @@ static int handshake(struct psink *s, struct pconv *c,
 	return rc;
 }
 
+/* The largest segment of a conversation. */
+static size_t seg_max(const struct pconv *c)
+{
+	size_t max = st_pcap_l4_max(&c->flow);
+
+	return !c->records && max > SEG_MAX ? SEG_MAX : max;
+}
+
+/* One data segment of side `from`; `last` when it ends the call's
+ * bytes: PSH, and URG for an out-of-band send. */
+static int data_segment(struct psink *s, struct pconv *c,
+			const struct st_event *ev, int from,
+			const uint8_t *data, size_t n, bool last)
+{
+	uint8_t flags = ST_TH_ACK;
+	uint16_t urp = 0;
+	int rc = 0;
+
+	if (last)
+		flags |= ST_TH_PSH;
+	if (last && (ev->flags & ST_EVF_OOB)) {
+		/* the urgent pointer points past the last byte of the
+		 * send(MSG_OOB) call, which is the urgent one */
+		flags |= ST_TH_URG;
+		urp = (uint16_t)n;
+	}
+	if (c->seq[from] + (uint32_t)n - c->acked[!from] > ACK_EVERY)
+		rc = send_tcp(s, c, ev, !from, ST_TH_ACK, NULL, 0, 0,
+			      "ACK synthesized");
+	if (!rc)
+		rc = send_tcp(s, c, ev, from, flags, data, n, urp, NULL);
+	return rc;
+}
+
+/* Writes what a call's parts left held; `last`: the call ended. */
+static int flush_held(struct psink *s, const struct st_event *ev, bool last)
+{
+	struct pconv *c = s->held_conv;
+	size_t n = s->held_len;
+
+	if (!c)
+		return 0;
+	s->held_conv = NULL;
+	s->held_len = 0;
+	if (c->reset)
+		return 0;
+	return data_segment(s, c, ev, s->held_dir, s->held, n, last);
+}
+
 static int tcp_data(struct psink *s, struct pconv *c,
 		    const struct st_event *ev)
 {
 	int from = ev->dir == ST_DIR_B_TO_A;
-	size_t max = st_pcap_l4_max(&c->flow), off = 0;
+	bool part = ev->flags & ST_EVF_PART;
+	size_t max = seg_max(c), off = 0;
 	int rc = 0;
 
 	if (c->reset) {
 		s->stats.dropped++;
 		return 0;
 	}
-	if (!c->records && max > SEG_MAX)
-		max = SEG_MAX;
+	if (s->held_conv && s->held_dir != from)
+		rc = flush_held(s, ev, true);
+	if (!rc && s->held_conv) {
+		/* the same call goes on: fill the held segment first */
+		size_t take = max - s->held_len < ev->len ?
+			max - s->held_len : ev->len;
+
+		memcpy(s->held + s->held_len, ev->data, take);
+		s->held_len += take;
+		off = take;
+		if (part && s->held_len < max)
+			return 0;
+		rc = flush_held(s, ev, !part && off == ev->len);
+	}
 	while (off < ev->len && !rc) {
 		size_t n = ev->len - off < max ? ev->len - off : max;
-		bool last = off + n == ev->len;
-		uint8_t flags = ST_TH_ACK;
-		uint16_t urp = 0;
 
-		if (last && !(ev->flags & ST_EVF_PART))
-			flags |= ST_TH_PSH;
-		if (last && (ev->flags & ST_EVF_OOB)) {
-			/* the urgent pointer points past the last byte of
-			 * the send(MSG_OOB) call, which is the urgent one */
-			flags |= ST_TH_URG;
-			urp = (uint16_t)n;
+		if (part && n < max) {
+			/* the call's next part may fill this segment */
+			if (!s->held) {
+				s->held = malloc(HELD_CAP);
+				if (!s->held)
+					return -ENOMEM;
+			}
+			memcpy(s->held, ev->data + off, n);
+			s->held_conv = c;
+			s->held_dir = from;
+			s->held_len = n;
+			return 0;
 		}
-		if (c->seq[from] + (uint32_t)n - c->acked[!from] > ACK_EVERY)
-			rc = send_tcp(s, c, ev, !from, ST_TH_ACK, NULL, 0, 0,
-				      "ACK synthesized");
-		if (!rc)
-			rc = send_tcp(s, c, ev, from, flags, ev->data + off, n,
-				      urp, NULL);
+		rc = data_segment(s, c, ev, from, ev->data + off, n,
+				  !part && off + n == ev->len);
 		off += n;
 	}
 	return rc;
@@ -655,6 +726,14 @@ static int pcap_on_event(void *priv, const struct st_event *ev)
 	if (!ev || !ev->conv)
 		return 0;
 	c = find(s, ev->conv->id);
+	/* a call's held parts end with its last part; anything else
+	 * first (a gap, another conversation) ends them too */
+	if (s->held_conv && (ev->type != ST_EV_DATA || s->held_conv != c) &&
+	    !s->finished) {
+		rc = flush_held(s, ev, true);
+		if (rc)
+			return stop(s, rc);
+	}
 	if (ev->type == ST_EV_END) {
 		if (c) {
 			if (!s->err && !s->finished)
@@ -732,6 +811,7 @@ static void pcap_destroy(void *priv)
 		}
 	}
 	free(s->tab);
+	free(s->held);
 	st_pwriter_free(s->w);
 	free(s);
 }

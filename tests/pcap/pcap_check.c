@@ -196,6 +196,11 @@ void scen_build(struct scen *s)
 	scen_data(s, c1, AB, 600, ST_EVF_PART, 5);	/* one writev */
 	scen_data(s, c1, AB, 400, 0, 6);
 	scen_data(s, c1, AB, 1, ST_EVF_OOB, 7);
+	/* one sendmsg of three buffers, the first over a segment: 16384
+	 * bytes, then the other 8916 in one segment */
+	scen_data(s, c1, AB, 20000, ST_EVF_PART, 50);
+	scen_data(s, c1, AB, 300, ST_EVF_PART, 51);
+	scen_data(s, c1, AB, 5000, 0, 52);
 	scen_data(s, c1, BA, 5000, 0, 8);
 	scen_data(s, c2, BA, 10, 0, 9);
 	fin(s, c2, BA);

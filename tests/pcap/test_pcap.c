@@ -465,6 +465,7 @@ Test(pcap, segment_sizes)
 	struct scen s;
 	struct st_pcap_stats st;
 	int max = 0, sp20000 = 0, sp65495 = 0, sp4505 = 0, urg = 0;
+	int c1 = 0, c1_1000 = 0, c1_16384 = 0, c1_8916 = 0;
 
 	cr_assert(dir);
 	file = path_in(dir, "seg.pcap");
@@ -490,6 +491,14 @@ Test(pcap, segment_sizes)
 			sp4505 += len == 4505 && psh;
 			continue;
 		}
+		if (!strcmp(src, "10.1.0.1")) {
+			/* a writev's parts gather into segments, PSH on
+			 * the call's last */
+			c1++;
+			c1_1000 += len == 1000 && psh;
+			c1_16384 += len == 16384 && !psh;
+			c1_8916 += len == 8916 && psh;
+		}
 		if (len > max)
 			max = len;
 		if (u) {
@@ -503,6 +512,11 @@ Test(pcap, segment_sizes)
 	cr_assert_eq(sp65495, 1);
 	cr_assert_eq(sp4505, 1);
 	cr_assert_eq(urg, 1);
+	/* 300, 600+400, 1 (OOB), 16384 + 8916 of 20000+300+5000, 64 */
+	cr_assert_eq(c1_1000, 1, "a writev of 600 + 400 bytes: one segment");
+	cr_assert_eq(c1_16384, 1);
+	cr_assert_eq(c1_8916, 1);
+	cr_assert_eq(c1, 6, "conversation 1 sent %d segments", c1);
 	scen_free(&s);
 	free(file);
 	tmpdir_remove(dir);

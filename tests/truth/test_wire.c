@@ -141,17 +141,39 @@ Test(wire, ipv6_tcp)
 	tcp_case(&k, "ipv6", port, cmd, 1);
 }
 
+/* The segments carrying bytes to `port`: "length push" lines. */
+static char *segments_to(const char *pcap, int port)
+{
+	char filter[64];
+	char *out = NULL;
+	char *argv[] = { "tshark", "-r", (char *)pcap, "-Y", filter, "-T",
+			 "fields", "-e", "tcp.len", "-e", "tcp.flags.push",
+			 NULL };
+
+	snprintf(filter, sizeof(filter), "tcp.dstport==%d && tcp.len>0",
+		 port);
+	cr_assert_eq(tu_run(argv, &out, NULL, NULL), 0, "tshark -r %s", pcap);
+	return out;
+}
+
 Test(wire, writev)
 {
 	struct tu_case k;
 	int port = echo(NULL);
-	char p[16];
+	char p[16], *wire, *ours;
 	char *cmd[] = { TU_SAMPLE("st_client"), "writev", "127.0.0.1", p,
 			"-m", "gathered from several iovecs\n", NULL };
 
 	snprintf(p, sizeof(p), "%d", port);
 	tcp_case(&k, "writev", port, cmd, 1);
 	trace_shows(&k, "writev(");
+	/* one writev of three buffers: one segment, as the kernel sent */
+	wire = segments_to(k.wire, port);
+	ours = segments_to(k.pcap, port);
+	cr_assert_str_eq(ours, wire, "socktap's segments:\n%swire:\n%s", ours,
+			 wire);
+	free(wire);
+	free(ours);
 }
 
 Test(wire, nonblock_short_writes)
