@@ -385,6 +385,8 @@ static void exit_mmsg(struct st_hctx *c, const struct io_kind *k,
 		return;
 	}
 	for (long i = 0; i < ret && i < MMSG_MAX; i++) {
+		size_t plen;
+
 		if (st_mem_read_exact(c->task->tid,
 				      c->stop->args[1] + (uint64_t)i * sizeof(mm),
 				      &mm, sizeof(mm)) < 0)
@@ -398,8 +400,15 @@ static void exit_mmsg(struct st_hctx *c, const struct io_kind *k,
 		}
 		if (!k->send)
 			scan_rights(c, &mm.msg_hdr);
-		msg_data(c, s, k->send, &mm.msg_hdr, mm.msg_len, flags, false);
+		/* the line shows the first message's bytes, as sendmsg's
+		 * shows its message's */
+		plen = msg_data(c, s, k->send, &mm.msg_hdr, mm.msg_len, flags,
+				i == 0);
+		if (i == 0)
+			st_h_arg_buf(c, 1, c->h->preview, plen, mm.msg_len);
 	}
+	if (ret > 1)
+		c->task->call.note = "the first message shown";
 }
 
 void st_sys_io_exit(struct st_hctx *c)

@@ -941,6 +941,38 @@ Test(trace, client_modes, .timeout = 120)
 	}
 }
 
+/* sendmmsg and recvmmsg lines show their first message's bytes, as
+ * sendmsg and recvmsg lines show theirs, and say that only the first is
+ * shown when there are more. */
+Test(trace, mmsg_lines_show_the_first_message, .timeout = 60)
+{
+	char *srv[] = { (char *)st_sample("st_echo_server"), "-u", "-n", "3",
+			NULL };
+	int port;
+	pid_t sp = st_server_start(srv, &port);
+	const char *tf = st_tmpfile(".txt");
+	char *argv[] = { SOCKTAP, "-o", (char *)tf, "--",
+			 (char *)st_sample("st_client"), "mmsg", "127.0.0.1",
+			 (char *)st_port_str(port), "-c", "3", NULL };
+	struct st_run r;
+	char *t;
+
+	cr_assert_gt(sp, 0);
+	t = trace_of(argv, &r, tf);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_eq(st_lines_with(t, "sendmmsg(", "\"ping 0\", 3, 0) = 3 "
+				   "(the first message shown)", NULL), 1, "%s",
+		     t);
+	/* the echoes come in one recvmmsg or several; the first of each
+	 * call is shown */
+	cr_assert_geq(st_lines_with(t, "recvmmsg(", "\"ping ", NULL), 1, "%s",
+		      t);
+	cr_assert_eq(st_server_wait(sp, 10000), 0);
+	st_run_free(&r);
+	free(t);
+	unlink(tf);
+}
+
 /* -q on a terminal: a status line redrawn in place; never in a file. */
 Test(trace, live_status_only_on_a_terminal, .timeout = 60)
 {
