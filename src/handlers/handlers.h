@@ -164,6 +164,9 @@ void st_h_flags(char *buf, size_t size, unsigned long v,
 		const struct st_flag *tab, const char *zero);
 const char *st_h_family_name(int family);
 void st_h_socktype(char *buf, size_t size, int type);
+/* "SOL_TCP", "TCP_NODELAY" ...; NULL when unknown */
+const char *st_h_sockopt_level(int level);
+const char *st_h_sockopt_name(int level, int name);
 extern const struct st_flag st_msg_flags[];
 
 #endif

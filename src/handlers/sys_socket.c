@@ -1,9 +1,12 @@
 /* Socket calls: socket, socketpair, bind, listen, connect, accept,
  * shutdown, getsockname/getpeername, get/setsockopt. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include "handlers/handlers.h"
 #include "handlers/sys.h"
@@ -303,20 +306,89 @@ void st_sys_getname_exit(struct st_hctx *c)
 	st_h_arg_text(c, 2, st_h_text(c, 2));
 }
 
-/* setsockopt/getsockopt: shown, not decoded beyond level and name */
+/* An option's value of len bytes at addr, as strace shows the common
+ * ones: [int], a linger or timeval, peer credentials, a name; else the
+ * address. */
+static void sockopt_value(struct st_hctx *c, int level, int name,
+			  uint64_t addr, uint32_t len)
+{
+	char *text = st_h_text(c, 3);
+	union {
+		int i;
+		struct linger l;
+		struct timeval tv;
+		struct ucred cr;
+		char name[64];
+	} v;
+	size_t n = len < sizeof(v) ? len : sizeof(v);
+
+	memset(&v, 0, sizeof(v));
+	if (!addr || !len ||
+	    st_mem_read_exact(c->task->tid, addr, &v, n) < 0) {
+		st_h_arg_hex(c, 3, addr);
+		return;
+	}
+	if ((level == IPPROTO_TCP && (name == TCP_CONGESTION ||
+				      name == TCP_ULP)) ||
+	    (level == SOL_SOCKET && name == SO_BINDTODEVICE)) {
+		size_t sl = strnlen(v.name, n);
+
+		memcpy(text, v.name, sl);
+		st_h_arg_buf(c, 3, (const uint8_t *)text, sl, sl);
+	} else if (level == SOL_SOCKET && name == SO_LINGER &&
+		   len == sizeof(v.l)) {
+		snprintf(text, 512, "{l_onoff=%d, l_linger=%d}", v.l.l_onoff,
+			 v.l.l_linger);
+		st_h_arg_text(c, 3, text);
+	} else if (level == SOL_SOCKET &&
+		   (name == SO_RCVTIMEO || name == SO_SNDTIMEO) &&
+		   len == sizeof(v.tv)) {
+		snprintf(text, 512, "{tv_sec=%lld, tv_usec=%lld}",
+			 (long long)v.tv.tv_sec, (long long)v.tv.tv_usec);
+		st_h_arg_text(c, 3, text);
+	} else if (level == SOL_SOCKET && name == SO_PEERCRED &&
+		   len == sizeof(v.cr)) {
+		snprintf(text, 512, "{pid=%d, uid=%u, gid=%u}", (int)v.cr.pid,
+			 (unsigned)v.cr.uid, (unsigned)v.cr.gid);
+		st_h_arg_text(c, 3, text);
+	} else if (len == sizeof(int)) {
+		snprintf(text, 512, "[%d]", v.i);
+		st_h_arg_text(c, 3, text);
+	} else {
+		st_h_arg_hex(c, 3, addr);
+	}
+}
+
+/* setsockopt/getsockopt: level and name by name, the value decoded
+ * where it has a common shape (getsockopt's at exit, once written). */
 enum st_entry_verdict st_sys_sockopt_entry(struct st_hctx *c)
 {
 	int fd = (int)c->stop->args[0];
+	int level = (int)c->stop->args[1], name = (int)c->stop->args[2];
 	struct st_socket *s = st_h_fd_socket(c, fd);
+	const char *lname = st_h_sockopt_level(level);
+	const char *oname = st_h_sockopt_name(level, name);
 
 	if (!s)
 		return ST_ENTRY_SKIP;
 	st_h_hold(c, fd, s);
 	st_h_arg_fd(c, 0, fd, s);
-	st_h_arg_int(c, 1, (long long)(int)c->stop->args[1]);
-	st_h_arg_int(c, 2, (long long)(int)c->stop->args[2]);
-	st_h_arg_hex(c, 3, c->stop->args[3]);
-	st_h_arg_hex(c, 4, c->stop->args[4]);
+	if (lname)
+		st_h_arg_text(c, 1, lname);
+	else
+		st_h_arg_int(c, 1, level);
+	if (oname)
+		st_h_arg_text(c, 2, oname);
+	else
+		st_h_arg_int(c, 2, name);
+	if (!strcmp(c->task->call.name, "setsockopt")) {
+		sockopt_value(c, level, name, c->stop->args[3],
+			      (uint32_t)c->stop->args[4]);
+		st_h_arg_int(c, 4, (long long)(uint32_t)c->stop->args[4]);
+	} else {
+		st_h_arg_hex(c, 3, c->stop->args[3]);
+		st_h_arg_hex(c, 4, c->stop->args[4]);
+	}
 	return ST_ENTRY_WANT_EXIT;
 }
 
@@ -324,8 +396,17 @@ void st_sys_sockopt_exit(struct st_hctx *c)
 {
 	struct st_socket *s = c->task->sock;
 	struct st_origin_info who;
+	uint32_t len;
 	int soerr = -1;
 
+	if (!c->task->call.err && !strcmp(c->task->call.name, "getsockopt") &&
+	    st_mem_read_exact(c->task->tid, c->stop->args[4], &len,
+			      sizeof(len)) == 0) {
+		sockopt_value(c, (int)c->stop->args[1], (int)c->stop->args[2],
+			      c->stop->args[3], len);
+		snprintf(st_h_text(c, 2), 512, "[%u]", len);
+		st_h_arg_text(c, 4, st_h_text(c, 2));
+	}
 	/* getsockopt(SO_ERROR) ends a nonblocking connect: 0 is success */
 	if (!s || c->task->call.err || s->state != ST_SOCK_CONNECTING ||
 	    strcmp(c->task->call.name, "getsockopt") ||

@@ -973,6 +973,63 @@ Test(trace, mmsg_lines_show_the_first_message, .timeout = 60)
 	unlink(tf);
 }
 
+/* Socket options by name, with their values in the common shapes. */
+Test(trace, sockopt_lines_name_options_and_values, .timeout = 60)
+{
+	const char *tf = st_tmpfile(".txt");
+	char *argv[] = { SOCKTAP, "-o", (char *)tf, "--", "/usr/bin/python3",
+		"-c",
+		"import os, socket, struct\n"
+		"print(os.getpid())\n"
+		"S, T = socket.SOL_SOCKET, socket.IPPROTO_TCP\n"
+		"s = socket.socket()\n"
+		"s.setsockopt(S, socket.SO_REUSEADDR, 1)\n"
+		"s.setsockopt(T, socket.TCP_NODELAY, 1)\n"
+		"s.setsockopt(S, socket.SO_LINGER, struct.pack('ii', 1, 5))\n"
+		"s.setsockopt(S, socket.SO_RCVTIMEO, struct.pack('ll', 2, 7))\n"
+		"s.setsockopt(S, socket.SO_RCVBUF, 65536)\n"
+		"s.getsockopt(S, socket.SO_RCVBUF)\n"
+		"s.getsockopt(T, socket.TCP_CONGESTION, 16)\n"
+		"u = socket.socketpair()\n"
+		"u[0].getsockopt(S, socket.SO_PEERCRED, 12)\n"
+		"try:\n"
+		"    s.setsockopt(S, 12345, 1)\n"
+		"except OSError:\n"
+		"    pass\n", NULL };
+	struct st_run r;
+	char pidcred[64];
+	char *t;
+
+	t = trace_of(argv, &r, tf);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_eq(st_lines_with(t, "setsockopt(3<TCP:", ", SOL_SOCKET, "
+				   "SO_REUSEADDR, [1], 4) = 0", NULL), 1, "%s",
+		     t);
+	cr_assert_eq(st_lines_with(t, ", SOL_TCP, TCP_NODELAY, [1], 4) = 0",
+				   NULL), 1, "%s", t);
+	cr_assert_eq(st_lines_with(t, ", SO_LINGER, {l_onoff=1, l_linger=5}"
+				   ", 8) = 0", NULL), 1, "%s", t);
+	cr_assert_eq(st_lines_with(t, ", SO_RCVTIMEO, {tv_sec=2, tv_usec=7}"
+				   ", 16) = 0", NULL), 1, "%s", t);
+	/* getsockopt: the value and length the kernel wrote back (Linux
+	 * doubles the buffer size asked for) */
+	cr_assert_eq(st_lines_with(t, "getsockopt(3<TCP:", ", SOL_SOCKET, "
+				   "SO_RCVBUF, [131072], [4]) = 0", NULL), 1,
+		     "%s", t);
+	cr_assert_eq(st_lines_with(t, ", SOL_TCP, TCP_CONGESTION, \"", "\", "
+				   "[", NULL), 1, "%s", t);
+	snprintf(pidcred, sizeof(pidcred), ", SO_PEERCRED, {pid=%d, uid=%u, ",
+		 atoi(r.out), (unsigned)getuid());
+	cr_assert_eq(st_lines_with(t, pidcred, "}, [12]) = 0", NULL), 1,
+		     "%s", t);
+	/* unknown: the number, as strace shows it */
+	cr_assert_eq(st_lines_with(t, ", SOL_SOCKET, 12345, [1], 4) = -1 "
+				   "ENOPROTOOPT", NULL), 1, "%s", t);
+	st_run_free(&r);
+	free(t);
+	unlink(tf);
+}
+
 /* -q on a terminal: a status line redrawn in place; never in a file. */
 Test(trace, live_status_only_on_a_terminal, .timeout = 60)
 {
