@@ -359,8 +359,9 @@ static void sockopt_value(struct st_hctx *c, int level, int name,
 	}
 }
 
-/* setsockopt/getsockopt: level and name by name, the value decoded
- * where it has a common shape (getsockopt's at exit, once written). */
+/* setsockopt/getsockopt: level and name by name, the value decoded at
+ * exit where it has a common shape (getsockopt's once written; text
+ * slots are filled at exit, when no other task's call comes between). */
 enum st_entry_verdict st_sys_sockopt_entry(struct st_hctx *c)
 {
 	int fd = (int)c->stop->args[0];
@@ -381,14 +382,11 @@ enum st_entry_verdict st_sys_sockopt_entry(struct st_hctx *c)
 		st_h_arg_text(c, 2, oname);
 	else
 		st_h_arg_int(c, 2, name);
-	if (!strcmp(c->task->call.name, "setsockopt")) {
-		sockopt_value(c, level, name, c->stop->args[3],
-			      (uint32_t)c->stop->args[4]);
+	st_h_arg_hex(c, 3, c->stop->args[3]);
+	if (!strcmp(c->task->call.name, "setsockopt"))
 		st_h_arg_int(c, 4, (long long)(uint32_t)c->stop->args[4]);
-	} else {
-		st_h_arg_hex(c, 3, c->stop->args[3]);
+	else
 		st_h_arg_hex(c, 4, c->stop->args[4]);
-	}
 	return ST_ENTRY_WANT_EXIT;
 }
 
@@ -399,9 +397,12 @@ void st_sys_sockopt_exit(struct st_hctx *c)
 	uint32_t len;
 	int soerr = -1;
 
-	if (!c->task->call.err && !strcmp(c->task->call.name, "getsockopt") &&
-	    st_mem_read_exact(c->task->tid, c->stop->args[4], &len,
-			      sizeof(len)) == 0) {
+	if (!strcmp(c->task->call.name, "setsockopt")) {
+		sockopt_value(c, (int)c->stop->args[1], (int)c->stop->args[2],
+			      c->stop->args[3], (uint32_t)c->stop->args[4]);
+	} else if (!c->task->call.err &&
+		   st_mem_read_exact(c->task->tid, c->stop->args[4], &len,
+				     sizeof(len)) == 0) {
 		sockopt_value(c, (int)c->stop->args[1], (int)c->stop->args[2],
 			      c->stop->args[3], len);
 		snprintf(st_h_text(c, 2), 512, "[%u]", len);
