@@ -53,6 +53,10 @@ struct st_decsess {
 	struct dirbuf buf[2];
 	uint64_t off[2];	/* stream offset of buf[dir].p[0] */
 	uint64_t dgrams[2];
+	/* a datagram arriving in parts (sendmsg of several buffers): the
+	 * parts wait in buf[dir] until the last; cut when over the cap */
+	size_t dg_total[2];
+	bool dg_cut[2];
 	uint64_t records, suppressed;
 	bool over_cap_ok;	/* the final "not shown" note */
 	uint64_t out_off[2];	/* record offsets (out->offset) */
@@ -717,6 +721,57 @@ static void on_dgram(struct st_decsess *s, const struct st_event *ev)
 	s->dgrams[dir]++;
 }
 
+/* Decodes the datagram held in parts for dir, whole, as if it had come
+ * in one event like `last` (its flags, its orig_len); `missing` bytes of
+ * it were never seen (a gap), which makes it cut. */
+static void dgram_flush(struct st_decsess *s, enum st_dir dir,
+			const struct st_event *last, size_t missing)
+{
+	struct dirbuf *b = &s->buf[dir];
+	struct st_event whole;
+	size_t total = s->dg_total[dir] + missing;
+
+	if (!s->dg_total[dir])
+		return;
+	memset(&whole, 0, sizeof(whole));
+	if (last)
+		whole = *last;
+	whole.type = ST_EV_DATA;
+	whole.dir = dir;
+	whole.data = b->p;
+	whole.len = b->len;
+	whole.flags &= ~ST_EVF_PART;
+	if (s->dg_cut[dir] || missing || !last || b->len < total) {
+		whole.flags |= ST_EVF_TRUNC;
+		if (whole.orig_len < total)
+			whole.orig_len = total;
+	}
+	s->dg_total[dir] = 0;
+	s->dg_cut[dir] = false;
+	on_dgram(s, &whole);
+	b->len = 0;
+}
+
+/* A datagram's bytes: whole, or a part of one to hold. */
+static void on_dgram_data(struct st_decsess *s, const struct st_event *ev)
+{
+	enum st_dir dir = ev->dir;
+	enum st_dir other = dir == ST_DIR_A_TO_B ? ST_DIR_B_TO_A :
+						  ST_DIR_A_TO_B;
+
+	/* a call's parts come before anything else it did */
+	dgram_flush(s, other, NULL, 0);
+	if (!(ev->flags & ST_EVF_PART) && !s->dg_total[dir]) {
+		on_dgram(s, ev);
+		return;
+	}
+	s->dg_total[dir] += ev->len;
+	if (!s->dg_cut[dir] && !buf_append(s, dir, ev->data, ev->len))
+		s->dg_cut[dir] = true;
+	if (!(ev->flags & ST_EVF_PART))
+		dgram_flush(s, dir, ev, 0);
+}
+
 /* The sender of dir is done: last call for its bytes. */
 static void do_eof(struct st_decsess *s, enum st_dir dir)
 {
@@ -748,6 +803,9 @@ static void on_gap(struct st_decsess *s, const struct st_event *ev)
 	enum st_dir dir = ev->dir;
 	struct dirbuf *b = &s->buf[dir];
 
+	if (s->dg_total[dir])
+		dgram_flush(s, dir, NULL, ev->len);
+
 	if (!s->dec)
 		decide(s, NULL, 0, 0, true);
 	if (s->dec && !s->dgram) {
@@ -774,6 +832,8 @@ static void on_end(struct st_decsess *s)
 	int d0 = s->first_dir < 0 ? 0 : s->first_dir;
 	enum st_dir a = (enum st_dir)d0, b = (enum st_dir)!d0;
 
+	dgram_flush(s, a, NULL, 0);
+	dgram_flush(s, b, NULL, 0);
 	if (!s->dec)
 		decide(s, NULL, 0, 0, true);
 	flush_dir(s, a);
@@ -826,7 +886,7 @@ int st_decsess_feed(struct st_decsess *s, const struct st_event *ev)
 		if (s->first_dir < 0)
 			s->first_dir = dir;
 		if (s->dgram || (ev->flags & ST_EVF_DGRAM))
-			on_dgram(s, ev);
+			on_dgram_data(s, ev);
 		else
 			on_stream_data(s, dir, ev->data, ev->len);
 		break;

@@ -535,6 +535,44 @@ Test(session, truncated_datagram)
 	rec_log_free(&l);
 }
 
+/* A datagram sent in parts (sendmsg of several buffers) is decoded
+ * whole; parts cut short by a gap are decoded as a cut datagram. */
+Test(session, datagram_in_parts)
+{
+	static const char q[] =
+		"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+		"\x07" "example" "\x03" "com" "\x00\x00\x01\x00\x01";
+	struct rec_log l = { 0 };
+	struct dec_conv c = { ST_PROTO_UDP, 40000, 53, ST_ORIGIN_CONNECT };
+	const unsigned part = ST_EVF_DGRAM | ST_EVF_PART;
+	bool fb = true;
+	struct step whole[] = {
+		{ 0, q, 5, STEP_DATA, part },
+		{ 0, q + 5, 7, STEP_DATA, part },
+		{ 0, q + 12, sizeof(q) - 1 - 12, STEP_DATA, ST_EVF_DGRAM },
+		/* the next query, whole */
+		{ 0, q, sizeof(q) - 1, STEP_DATA, ST_EVF_DGRAM },
+	};
+	struct step cut[] = {
+		{ 0, q, 12, STEP_DATA, part },
+		{ 0, NULL, 17, STEP_GAP, 0 },
+	};
+
+	cr_assert_eq(dec_run("auto", &c, whole, 4, NULL, &l, NULL, &fb), 0);
+	cr_assert(!fb, "%s", l.text);
+	cr_assert_eq(l.records, 2, "%s", l.text);
+	cr_assert(strstr(l.text, "query 0x1234 A example.com."), "%s", l.text);
+	cr_assert(!strstr(l.text, "raw"), "%s", l.text);
+	rec_log_free(&l);
+
+	memset(&l, 0, sizeof(l));
+	cr_assert_eq(dec_run("dns", &c, cut, 2, NULL, &l, NULL, NULL), 0);
+	cr_assert(strstr(l.text, "datagram of 29 bytes, 12 read"), "%s",
+		  l.text);
+	cr_assert(strstr(l.text, "gap: 17 bytes lost"), "%s", l.text);
+	rec_log_free(&l);
+}
+
 Test(session, record_cap)
 {
 	static char q[] = "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"

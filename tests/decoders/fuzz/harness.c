@@ -79,8 +79,10 @@ int st_fuzz_run(const char *spec, const uint8_t *data, size_t size,
 			send_ev(s, &conv, ST_EV_GAP, dir, NULL, len ? len : 1,
 				0, 0);
 		} else if (dgram) {
+			/* bit 4: a part of a datagram, more to come */
 			send_ev(s, &conv, ST_EV_DATA, dir, data + off, len,
-				ST_EVF_DGRAM | (fl & 8 ? ST_EVF_TRUNC : 0),
+				ST_EVF_DGRAM | (fl & 8 ? ST_EVF_TRUNC : 0) |
+				(fl & 16 ? ST_EVF_PART : 0),
 				fl & 8 ? len + 100 : len);
 			off += len;
 		} else {

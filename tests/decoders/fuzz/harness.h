@@ -13,9 +13,9 @@
  * given.  Input: a config byte (bit0 datagrams, bit1 B is the client,
  * bits 2-7 chunking seed: 0 keeps segments whole), then segments of a
  * flags byte (bit0 direction, bit1 gap, bit2 FIN after, bit3 truncated
- * datagram), a 2-byte big-endian length and the bytes (a short last
- * segment takes what is left).  Records go to log (rendered as text and
- * checked).  Returns 0, or -1 when a record broke an invariant
+ * datagram, bit4 a datagram's part), a 2-byte big-endian length and the
+ * bytes (a short last segment takes what is left).  Records go to log
+ * (rendered as text and checked).  Returns 0, or -1 when a record broke an invariant
  * (log->why says which) or the spec is bad.
  */
 int st_fuzz_run(const char *spec, const uint8_t *data, size_t size,
