@@ -1,6 +1,8 @@
 /* The summary printed at exit: one row per conversation. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "out/out_text.h"
 #include "out/outputs.h"
@@ -37,7 +39,19 @@ static double secs(const struct timespec *a, const struct timespec *b)
 	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-/* Which synthetic pcap pair stands for which non-IP conversation. */
+/* An end the pcap cannot name: the other end's family, address and
+ * port 0, as the pcap writes it. */
+static void pcap_unknown(struct st_endpoint *ep, const struct st_endpoint *k)
+{
+	if (ep->family == AF_INET || ep->family == AF_INET6)
+		return;
+	memset(ep, 0, sizeof(*ep));
+	ep->family = k->family == AF_INET6 ? AF_INET6 : AF_INET;
+}
+
+/* Which stand-in pcap pair is which conversation: the synthetic pair of
+ * a non-IP one, the zero address of an end never learned (a datagram
+ * received with no source, by recv or read on an unconnected socket). */
 static void synthetic_pairs(FILE *f, const struct st_model *m)
 {
 	bool first = true;
@@ -52,11 +66,11 @@ static void synthetic_pairs(FILE *f, const struct st_model *m)
 				      c->proto == ST_PROTO_UDP)))
 			continue;
 		st_outputs_synth_endpoints(c, &a, &b);
-		if (a.family != AF_INET)
-			continue;
+		pcap_unknown(&a, &b);
+		pcap_unknown(&b, &a);
 		if (first)
-			fprintf(f, "socktap: in the pcap, non-IP conversations "
-				"have synthetic addresses:\n");
+			fprintf(f, "socktap: in the pcap, these conversations "
+				"have stand-in addresses:\n");
 		first = false;
 		st_endpoint_format(&a, sa, sizeof(sa));
 		st_endpoint_format(&b, sb, sizeof(sb));

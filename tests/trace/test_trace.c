@@ -247,6 +247,41 @@ Test(trace, udp_sendto_recvfrom, .timeout = 60)
 	unlink(tf);
 }
 
+/* A reply taken by recv() on an unconnected socket has no source: its
+ * conversation's peer is unknown, and the summary says how the pcap
+ * shows that end (the zero address, as for the wildcard). */
+Test(trace, udp_reply_without_source, .timeout = 60)
+{
+	int port;
+	char *srv[] = { (char *)st_sample("st_echo_server"), "-u", "-n", "1",
+			NULL };
+	pid_t sp = st_server_start(srv, &port);
+	const char *tf = st_tmpfile(".txt"), *pcap = st_tmpfile(".pcap");
+	char script[256];
+	char *argv[] = { SOCKTAP, "-q", "-o", (char *)tf, "-w", (char *)pcap,
+			 "--", "/usr/bin/python3", "-c", script, NULL };
+	struct st_run r;
+	char *t;
+
+	cr_assert_gt(sp, 0);
+	snprintf(script, sizeof(script),
+		 "import socket\n"
+		 "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		 "s.sendto(b'ping 0', ('127.0.0.1', %d))\n"
+		 "assert s.recv(100) == b'ping 0'\n", port);
+	t = trace_of(argv, &r, tf);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_eq(st_lines_with(t, "stand-in addresses:", NULL), 1, "%s",
+		     t);
+	cr_assert_eq(st_lines_with(t, " <-> 0.0.0.0:0  is  UDP 0.0.0.0:",
+				   " -> ?", NULL), 1, "%s", t);
+	cr_assert_eq(st_server_wait(sp, 5000), 0);
+	st_run_free(&r);
+	free(t);
+	unlink(tf);
+	unlink(pcap);
+}
+
 Test(trace, ipv6_endpoints, .timeout = 60)
 {
 	int port;
