@@ -1,8 +1,12 @@
 /*
- * raw: the fallback that never fails.  Each chunk (or datagram) becomes
- * one "data" record: escaped text lines when the bytes look like text, a
- * hexdump otherwise.  Bounded per record and per direction; what is not
- * shown is counted and reported at the end.
+ * raw: the fallback that never fails.  Each datagram, and each run of a
+ * stream's bytes, becomes one "data" record: escaped text lines when the
+ * bytes look like text, a hexdump otherwise.  A run ends with a line's
+ * end, at RAW_RUN bytes, or when the other side speaks (or a gap, the
+ * shutdown, the end): a program that reads a byte at a time, as ssh does
+ * its peer's banner, still gets one record per line.  Bounded per record
+ * and per direction; what is not shown is counted and reported at the
+ * end.
  */
 #include <stdio.h>
 
@@ -12,6 +16,7 @@
 #define RAW_LINE_BYTES	160	/* input bytes per text line */
 #define RAW_HEX_LINES	8	/* 16-byte hexdump lines per record */
 #define RAW_DIR_MAX	(16 * 1024) /* bytes shown per direction */
+#define RAW_RUN		4096	/* a run of stream bytes, at most */
 
 struct raw_state {
 	uint64_t shown[2];
@@ -107,7 +112,13 @@ static enum st_dec_status raw_feed(void *state, struct st_dec_input *in,
 	const uint8_t *p;
 	bool dgram = in->flags & ST_DEC_F_DGRAM, text;
 
-	if (st_rd_view(&in->rd, n, &p) != ST_DEC_OK || (!n && !dgram))
+	/* peeked first: what the reader consumed would be gone */
+	if (st_rd_peek(&in->rd, n, &p) != ST_DEC_OK || (!n && !dgram))
+		return ST_DEC_OK;
+	if (!dgram && n < RAW_RUN && p[n - 1] != '\n' &&
+	    !(in->flags & (ST_DEC_F_FLUSH | ST_DEC_F_EOF | ST_DEC_F_GAP)))
+		return ST_DEC_NEED_MORE;	/* the run goes on */
+	if (st_rd_view(&in->rd, n, &p) != ST_DEC_OK)
 		return ST_DEC_OK;
 	if (st->shown[d] >= RAW_DIR_MAX) {
 		st->hidden[d] += n;

@@ -581,15 +581,16 @@ static size_t process(struct st_decsess *s, enum st_dir dir,
 	return off;
 }
 
-/* Processes what dir kept; the rest stays kept. */
-static void flush_dir(struct st_decsess *s, enum st_dir dir)
+/* Processes what dir kept; the rest stays kept.  flags: 0, or
+ * ST_DEC_F_FLUSH when dir's bytes stop here for now. */
+static void flush_dir(struct st_decsess *s, enum st_dir dir, unsigned flags)
 {
 	struct dirbuf *b = &s->buf[dir];
 	size_t used;
 
 	if (!b->len || !s->dec)
 		return;
-	used = process(s, dir, b->p, b->len, 0, 0);
+	used = process(s, dir, b->p, b->len, flags, 0);
 	buf_drop(b, used);
 }
 
@@ -604,7 +605,7 @@ static void keep(struct st_decsess *s, enum st_dir dir, const uint8_t *p,
 	fall_back(s, dir, s->nomem ? "out of memory" :
 		  "message larger than the decoder's buffer");
 	/* raw consumes what was kept, then the new bytes */
-	flush_dir(s, dir);
+	flush_dir(s, dir, ST_DEC_F_FLUSH);
 	used = process(s, dir, p, n, 0, 0);
 	if (used < n && !buf_append(s, dir, p + used, n - used))
 		s->off[dir] += n - used;	/* cannot happen with raw */
@@ -614,17 +615,21 @@ static void stream_data(struct st_decsess *s, enum st_dir dir,
 			const uint8_t *p, size_t n)
 {
 	struct dirbuf *b = &s->buf[dir];
+	enum st_dir other = dir == ST_DIR_A_TO_B ? ST_DIR_B_TO_A :
+						  ST_DIR_A_TO_B;
 	size_t used;
 
 	if (!s->dec)
 		return;
+	/* the other side spoke: what it held back is complete */
+	flush_dir(s, other, ST_DEC_F_FLUSH);
 	if (!b->len) {
 		used = process(s, dir, p, n, 0, 0);
 		keep(s, dir, p + used, n - used);
 		return;
 	}
 	keep(s, dir, p, n);
-	flush_dir(s, dir);
+	flush_dir(s, dir, 0);
 }
 
 /* Decides from the first direction's bytes (plus more of them). */
@@ -670,18 +675,18 @@ static void on_stream_data(struct st_decsess *s, enum st_dir dir,
 			/* undecided: less than a probe window, keep it */
 			if (!buf_append(s, dir, p, n)) {
 				decide(s, p, n, 0, true);
-				flush_dir(s, dir);
+				flush_dir(s, dir, 0);
 				stream_data(s, dir, p, n);
 			}
 			return;
 		}
-		flush_dir(s, dir);
+		flush_dir(s, dir, 0);
 		stream_data(s, dir, p, n);
 		return;
 	}
 	/* the other side answers: decide on what the first side sent */
 	decide(s, NULL, 0, 0, true);
-	flush_dir(s, (enum st_dir)s->first_dir);
+	flush_dir(s, (enum st_dir)s->first_dir, ST_DEC_F_FLUSH);
 	stream_data(s, dir, p, n);
 }
 
@@ -809,7 +814,7 @@ static void on_gap(struct st_decsess *s, const struct st_event *ev)
 	if (!s->dec)
 		decide(s, NULL, 0, 0, true);
 	if (s->dec && !s->dgram) {
-		flush_dir(s, dir);
+		flush_dir(s, dir, ST_DEC_F_FLUSH);
 		if (b->len) {
 			s->out->offset[dir] = s->off[dir];
 			st_dec_note(s->out, dir, "%zu bytes of an incomplete "
@@ -836,8 +841,8 @@ static void on_end(struct st_decsess *s)
 	dgram_flush(s, b, NULL, 0);
 	if (!s->dec)
 		decide(s, NULL, 0, 0, true);
-	flush_dir(s, a);
-	flush_dir(s, b);
+	flush_dir(s, a, ST_DEC_F_FLUSH);
+	flush_dir(s, b, ST_DEC_F_FLUSH);
 	do_eof(s, a);
 	do_eof(s, b);
 	if (s->dec && s->dec->end) {
@@ -897,7 +902,7 @@ int st_decsess_feed(struct st_decsess *s, const struct st_event *ev)
 		if (!s->dec)
 			decide(s, NULL, 0, 0, true);
 		if (s->dec) {
-			flush_dir(s, dir);
+			flush_dir(s, dir, ST_DEC_F_FLUSH);
 			do_eof(s, dir);
 		}
 		break;

@@ -315,6 +315,9 @@ void st_dec_preview(char *dst, size_t size, const void *p, size_t n,
 #define ST_DEC_F_TRUNC	0x2u	/* datagram was longer: orig_len */
 #define ST_DEC_F_EOF	0x4u	/* sender shut down: no more bytes in dir */
 #define ST_DEC_F_GAP	0x8u	/* gap bytes were lost before these bytes */
+/* hold nothing back: the other direction spoke, or a gap, the shutdown
+ * or the end comes next (a decoder may wait for more bytes otherwise) */
+#define ST_DEC_F_FLUSH	0x10u
 
 struct st_dec_input {
 	enum st_dir dir;

@@ -602,6 +602,38 @@ Test(session, record_cap)
 	rec_log_free(&l);
 }
 
+/* raw makes one record of a run of bytes: up to a line's end, or until
+ * the other side speaks, however many reads it took (ssh reads its
+ * peer's banner a byte at a time). */
+Test(session, raw_records_runs_not_reads)
+{
+	static const char banner[] = "SSH-2.0-Fake_1.0\r\n";
+	struct rec_log l = { 0 };
+	struct step s[64];
+	size_t n = 0;
+
+	s[n++] = (struct step){ 0, "SSH-2.0-Client\r\n", 0, STEP_DATA, 0 };
+	for (size_t i = 0; i < sizeof(banner) - 1; i++)
+		s[n++] = (struct step){ 1, banner + i, 1, STEP_DATA, 0 };
+	/* binary, no line end: one run until the other side speaks */
+	s[n++] = (struct step){ 0, "\x01\x02", 2, STEP_DATA, 0 };
+	s[n++] = (struct step){ 0, "\x03\x04", 2, STEP_DATA, 0 };
+	s[n++] = (struct step){ 1, "\x05", 1, STEP_DATA, 0 };
+	/* held at the end: shown at the end */
+	s[n++] = (struct step){ 0, "tail", 0, STEP_DATA, 0 };
+
+	cr_assert_eq(dec_run("raw", &TCP, s, n, NULL, &l, NULL, NULL), 0);
+	cr_assert_eq(l.records, 5, "%s", l.text);
+	cr_assert(strstr(l.text, "< raw data: 18 bytes, text\n"
+			 "        text: SSH-2.0-Fake_1.0\\r\\n\n"), "%s",
+		  l.text);
+	cr_assert(strstr(l.text, "> raw data: 4 bytes, binary"), "%s", l.text);
+	cr_assert(strstr(l.text, "< raw data: 1 bytes, binary"), "%s", l.text);
+	cr_assert(strstr(l.text, "> raw data: 4 bytes, text\n"
+			 "        text: tail\n"), "%s", l.text);
+	rec_log_free(&l);
+}
+
 Test(session, raw_caps_its_output)
 {
 	static uint8_t junk[64 * 1024];
@@ -622,9 +654,11 @@ Test(session, raw_caps_its_output)
 	cr_assert(strstr(l.text, "note: raw: 261632 bytes not shown\n"), "%s",
 		  l.text);
 	rec_log_free(&l);
-	/* 16 KiB shown per direction at most: then only counted */
+	/* 16 KiB shown per direction at most: then only counted (each
+	 * 128-byte chunk ends a line, so each is a run of its own) */
 	memset(&l, 0, sizeof(l));
-	s[0] = (struct step){ 0, (const char *)junk, 200 * 128, STEP_DATA, 0 };
+	for (i = 0; i < 200; i++)
+		junk[i * 128 + 127] = '\n';
 	{
 		struct chunking ch = { .bytewise = false };
 		struct step many[200];
