@@ -64,6 +64,26 @@ static void learn_local(struct st_hctx *c, struct st_socket *s)
 		st_h_refresh(c, s, c->task->fd, false);
 }
 
+/* A send with MSG_FASTOPEN and an address connects a TCP socket that
+ * was not connected (TCP Fast Open, the connect folded into the first
+ * send): the address is its peer, as connect's would be.  A send that
+ * went through makes the conversation; EINPROGRESS leaves it
+ * connecting, as a nonblocking connect does. */
+static void fastopen(struct st_hctx *c, struct st_socket *s, int msgflags,
+		     const struct st_endpoint *to)
+{
+	int err = c->task->call.err;
+
+	if (!(msgflags & MSG_FASTOPEN) || !to || !st_endpoint_known(to) ||
+	    s->proto != ST_PROTO_TCP || s->conv ||
+	    (s->state != ST_SOCK_CREATED && s->state != ST_SOCK_BOUND) ||
+	    (err && err != EINPROGRESS))
+		return;
+	st_h_refresh(c, s, c->task->fd, false);
+	s->peer = *to;
+	s->state = ST_SOCK_CONNECTING;
+}
+
 static unsigned io_flags(int msgflags, const struct st_socket *s)
 {
 	unsigned f = 0;
@@ -203,6 +223,7 @@ static void exit_addr(struct st_hctx *c, const struct io_kind *k,
 	if (k->send) {
 		have_peer = c->task->addr_ok;
 		peer = c->task->addr;
+		fastopen(c, s, flags, have_peer ? &peer : NULL);
 	} else if (!c->task->call.err && c->stop->args[4] && c->stop->args[5]) {
 		uint32_t alen = 0;
 
@@ -357,6 +378,13 @@ static void exit_msg(struct st_hctx *c, const struct io_kind *k,
 	if (!k->send && (flags & MSG_PEEK)) {
 		c->task->call.note = "peeked, not recorded";
 		return;
+	}
+	if (k->send && (flags & MSG_FASTOPEN) && mh.msg_name) {
+		struct st_endpoint to;
+
+		if (st_h_read_sockaddr(c, (uint64_t)(uintptr_t)mh.msg_name,
+				       mh.msg_namelen, &to) == 0)
+			fastopen(c, s, flags, &to);
 	}
 	if (!io_prelude(c, s, k->send, ret))
 		return;

@@ -282,6 +282,48 @@ Test(trace, udp_reply_without_source, .timeout = 60)
 	unlink(pcap);
 }
 
+/* TCP Fast Open: the connect folded into sendto or sendmsg with
+ * MSG_FASTOPEN and an address makes a connection to that address. */
+Test(trace, tcp_fast_open_connects, .timeout = 60)
+{
+	int port;
+	char *srv[] = { (char *)st_sample("st_echo_server"), "-n", "2", NULL };
+	pid_t sp = st_server_start(srv, &port);
+	const char *tf = st_tmpfile(".txt");
+	char script[512], want[64];
+	char *argv[] = { SOCKTAP, "-o", (char *)tf, "--", "/usr/bin/python3",
+			 "-c", script, NULL };
+	struct st_run r;
+	char *t;
+
+	cr_assert_gt(sp, 0);
+	snprintf(script, sizeof(script),
+		 "import socket\n"
+		 "F, A = socket.MSG_FASTOPEN, ('127.0.0.1', %d)\n"
+		 "c = socket.socket()\n"
+		 "c.sendto(b'fast open', F, A)\n"
+		 "c.shutdown(socket.SHUT_WR)\n"
+		 "assert c.recv(100) == b'fast open'\n"
+		 "c = socket.socket()\n"
+		 "c.sendmsg([b'fast ', b'msg'], [], F, A)\n"
+		 "c.shutdown(socket.SHUT_WR)\n"
+		 "assert c.recv(100) == b'fast msg'\n", port);
+	t = trace_of(argv, &r, tf);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	snprintf(want, sizeof(want), "->127.0.0.1:%d>", port);
+	cr_assert_eq(st_lines_with(t, "sendto(", want, "MSG_FASTOPEN", NULL),
+		     1, "%s", t);
+	cr_assert_eq(st_lines_with(t, "sendmsg(", want, "MSG_FASTOPEN", NULL),
+		     1, "%s", t);
+	/* two connections to the server, each 9 or 8 bytes each way */
+	snprintf(want, sizeof(want), " -> 127.0.0.1:%d ", port);
+	cr_assert_eq(st_lines_with(t, " TCP ", want, NULL), 2, "%s", t);
+	cr_assert_eq(st_server_wait(sp, 5000), 0);
+	st_run_free(&r);
+	free(t);
+	unlink(tf);
+}
+
 Test(trace, ipv6_endpoints, .timeout = 60)
 {
 	int port;
