@@ -24,6 +24,7 @@ const struct st_flag st_msg_flags[] = {
 	{ MSG_MORE, "MSG_MORE" },
 	{ MSG_WAITFORONE, "MSG_WAITFORONE" },
 	{ MSG_FASTOPEN, "MSG_FASTOPEN" },
+	{ MSG_ZEROCOPY, "MSG_ZEROCOPY" },
 	{ MSG_CMSG_CLOEXEC, "MSG_CMSG_CLOEXEC" },
 	{ 0, NULL },
 };

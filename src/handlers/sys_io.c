@@ -84,6 +84,19 @@ static void fastopen(struct st_hctx *c, struct st_socket *s, int msgflags,
 	s->state = ST_SOCK_CONNECTING;
 }
 
+/* A receive that takes nothing from the stream: MSG_PEEK leaves the
+ * bytes to be read again; MSG_ERRQUEUE returns the socket's error queue
+ * (a datagram of ours an ICMP error came back for, or zerocopy
+ * notices, with 0 bytes), which is neither data nor an end. */
+static const char *not_taken(int msgflags)
+{
+	if (msgflags & MSG_ERRQUEUE)
+		return "error queue, not recorded";
+	if (msgflags & MSG_PEEK)
+		return "peeked, not recorded";
+	return NULL;
+}
+
 static unsigned io_flags(int msgflags, const struct st_socket *s)
 {
 	unsigned f = 0;
@@ -237,9 +250,8 @@ static void exit_addr(struct st_hctx *c, const struct io_kind *k,
 		take = buflen;
 		evf |= ST_EVF_TRUNC;
 	}
-	if (!k->send && (flags & MSG_PEEK)) {
-		/* not consumed: the same bytes will be read again */
-		c->task->call.note = "peeked, not recorded";
+	if (!k->send && not_taken(flags)) {
+		c->task->call.note = not_taken(flags);
 		if (!c->task->call.err) {
 			ssize_t n = st_mem_read(c->task->tid, c->stop->args[1],
 						c->h->preview,
@@ -373,10 +385,11 @@ static void exit_msg(struct st_hctx *c, const struct io_kind *k,
 		}
 		return;
 	}
-	if (!k->send && !c->task->call.err)
+	/* a peek installs the passed descriptors too */
+	if (!k->send && !c->task->call.err && !(flags & MSG_ERRQUEUE))
 		scan_rights(c, &mh);
-	if (!k->send && (flags & MSG_PEEK)) {
-		c->task->call.note = "peeked, not recorded";
+	if (!k->send && not_taken(flags)) {
+		c->task->call.note = not_taken(flags);
 		return;
 	}
 	if (k->send && (flags & MSG_FASTOPEN) && mh.msg_name) {
@@ -408,8 +421,8 @@ static void exit_mmsg(struct st_hctx *c, const struct io_kind *k,
 		st_h_data_error(c, s);
 		return;
 	}
-	if (!k->send && (flags & MSG_PEEK)) {
-		c->task->call.note = "peeked, not recorded";
+	if (!k->send && not_taken(flags)) {
+		c->task->call.note = not_taken(flags);
 		return;
 	}
 	for (long i = 0; i < ret && i < MMSG_MAX; i++) {

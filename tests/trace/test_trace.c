@@ -324,6 +324,65 @@ Test(trace, tcp_fast_open_connects, .timeout = 60)
 	unlink(tf);
 }
 
+/* The error queue (MSG_ERRQUEUE) is neither data nor an end: a UDP
+ * datagram of ours an ICMP error brought back is not a reply, and the
+ * 0 bytes of a zerocopy notice on TCP are not the peer's FIN. */
+Test(trace, error_queue_is_not_data, .timeout = 60)
+{
+	int port;
+	char *srv[] = { (char *)st_sample("st_echo_server"), "-n", "1", NULL };
+	pid_t sp = st_server_start(srv, &port);
+	const char *tf = st_tmpfile(".txt"), *js = st_tmpfile(".json");
+	char script[1024];
+	char *argv[] = { SOCKTAP, "-o", (char *)tf, "--json", (char *)js,
+			 "--", "/usr/bin/python3", "-c", script, NULL };
+	struct st_run r;
+	char *t, *j;
+
+	cr_assert_gt(sp, 0);
+	snprintf(script, sizeof(script),
+		 "import socket, time\n"
+		 "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		 "u.setsockopt(socket.IPPROTO_IP, 11, 1)  # IP_RECVERR\n"
+		 "u.sendto(b'to nobody', ('127.0.0.1', 9))\n"
+		 "time.sleep(0.1)\n"
+		 "assert u.recvmsg(100, 1024, socket.MSG_ERRQUEUE)[0] == "
+		 "b'to nobody'\n"
+		 "c = socket.create_connection(('127.0.0.1', %d))\n"
+		 "c.setsockopt(socket.SOL_SOCKET, 60, 1)  # SO_ZEROCOPY\n"
+		 "c.sendall(b'z' * 100000, 0x4000000)  # MSG_ZEROCOPY\n"
+		 "time.sleep(0.1)\n"
+		 "c.recvmsg(0, 1024, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)\n"
+		 "c.shutdown(socket.SHUT_WR)\n"
+		 "got = b''\n"
+		 "while True:\n"
+		 "    x = c.recv(65536)\n"
+		 "    if not x: break\n"
+		 "    got += x\n"
+		 "assert got == b'z' * 100000\n", port);
+	t = trace_of(argv, &r, tf);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_eq(st_lines_with(t, "recvmsg(", "MSG_ERRQUEUE) = ",
+				   "(error queue, not recorded)", NULL), 2,
+		     "%s", t);
+	/* the UDP conversation: 9 bytes out, none back */
+	cr_assert_eq(st_lines_with(t, " UDP ", "127.0.0.1:9 ", " 9 ", " 0 ",
+				   NULL), 1, "%s", t);
+	/* the echo's FIN comes after the echo */
+	j = st_slurp(js, NULL);
+	cr_assert_not_null(j);
+	cr_assert_eq(st_lines_with(j, "\"type\":\"fin\"", "\"dir\":\"b2a\"",
+				   NULL), 1, "%s", j);
+	cr_assert_eq(st_lines_with(j, "\"type\":\"fin\"", "\"dir\":\"b2a\"",
+				   "\"offset\":100000", NULL), 1, "%s", j);
+	cr_assert_eq(st_server_wait(sp, 5000), 0);
+	st_run_free(&r);
+	free(t);
+	free(j);
+	unlink(tf);
+	unlink(js);
+}
+
 Test(trace, ipv6_endpoints, .timeout = 60)
 {
 	int port;
