@@ -11,6 +11,7 @@
 
 #include "handlers/handlers.h"
 #include "options.h"
+#include "resolve/resolve.h"
 #include "out/filter.h"
 #include "out/out_decode.h"
 #include "out/out_status.h"
@@ -37,6 +38,11 @@ static bool select_conv(void *arg, const struct st_conv *c)
 
 	st_outputs_synth_endpoints(c, &a, &b);
 	return st_filter_match(arg, c, &a, &b);
+}
+
+static void hold_outside(void *arg, uint64_t ino)
+{
+	st_model_hold_outside(arg, ino);
 }
 
 static bool sock_selected(const struct st_socket *s)
@@ -281,6 +287,9 @@ int main(int argc, char **argv)
 	topts.argv = app.opt.argv;
 	topts.pids = app.opt.pids;
 	topts.npids = app.opt.npids;
+	/* a launched command inherits socktap's sockets, which outlive it */
+	if (!app.opt.npids)
+		st_resolve_own_sockets(hold_outside, app.model);
 	install_stop_signals();
 	rc = st_tracer_start(&topts, &hooks, &tracer, err, sizeof(err));
 	if (rc < 0) {

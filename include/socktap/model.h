@@ -58,6 +58,8 @@ struct st_socket {
 	bool shut_rd, shut_wr;	/* shutdown(2) seen, or FIN recorded */
 	bool listening;
 	bool local_resolved;	/* local endpoint asked of the kernel */
+	bool held_outside;	/* also open outside the trace: its last
+				 * traced close sends no FIN */
 	unsigned refs;		/* fd table entries + transient users */
 	struct st_conv *conv;	/* connected sockets: the conversation */
 	unsigned conv_side;	/* 0: side A of conv, 1: side B */
@@ -253,6 +255,11 @@ void st_model_set_context(struct st_model *m, const struct st_origin_info *who);
  * an anonymous one.  The model keeps it while referenced. */
 struct st_socket *st_model_socket(struct st_model *m, uint64_t ino);
 struct st_socket *st_model_socket_find(struct st_model *m, uint64_t ino);
+/* A socket a process outside the trace holds open too (socktap's own
+ * descriptors, which a launched command inherits): when the trace
+ * closes its last descriptor the socket lives on, and no FIN is made
+ * up.  Call before the trace starts. */
+int st_model_hold_outside(struct st_model *m, uint64_t ino);
 /* A socket just made by socket(), accept() or socketpair(): any socket
  * the model still has under that inode is a dead one whose close is not
  * handled yet (the kernel reuses inodes at once, and another thread's

@@ -31,6 +31,8 @@ struct st_model {
 	void *route_arg;
 	struct st_origin_info ctx;
 	char ctx_comm[16];	/* ctx.comm points here: tasks come and go */
+	uint64_t *outside;	/* st_model_hold_outside's inodes */
+	size_t noutside;
 };
 
 static const char *const proto_names[ST_PROTO_COUNT] = {
@@ -445,7 +447,7 @@ static void sock_leave_conv(struct st_model *m, struct st_socket *s,
 	c->traced_sides &= ~(1u << side);
 	if (c->ended || m->detaching)
 		return;
-	if (st_proto_is_stream(c->proto)) {
+	if (st_proto_is_stream(c->proto) && !s->held_outside) {
 		/* closing the last fd sends FIN (unless already shut) */
 		conv_fin(m, c, dir_of(side, true), who);
 	}
@@ -492,6 +494,17 @@ struct st_socket *st_model_socket_find(struct st_model *m, uint64_t ino)
 	return NULL;
 }
 
+int st_model_hold_outside(struct st_model *m, uint64_t ino)
+{
+	uint64_t *p = realloc(m->outside, (m->noutside + 1) * sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p[m->noutside++] = ino;
+	m->outside = p;
+	return 0;
+}
+
 struct st_socket *st_model_socket(struct st_model *m, uint64_t ino)
 {
 	struct st_socket *s = st_model_socket_find(m, ino);
@@ -502,6 +515,10 @@ struct st_socket *st_model_socket(struct st_model *m, uint64_t ino)
 	if (!s)
 		return NULL;
 	s->ino = ino;
+	/* first seen by descriptor: maybe one socktap holds too */
+	for (size_t i = 0; ino && i < m->noutside; i++)
+		if (m->outside[i] == ino)
+			s->held_outside = true;
 	if (ino) {
 		unsigned b = sock_bucket(ino);
 
@@ -842,5 +859,6 @@ void st_model_free(struct st_model *m)
 		next = c->next;
 		free(c);
 	}
+	free(m->outside);
 	free(m);
 }

@@ -34,6 +34,9 @@
  * gone (or a zombie); -EPERM when /proc denies access; other -errno.
  */
 int st_resolve_fd_inode(pid_t tid, int fd, uint64_t *ino);
+/* Calls fn with the inode of each socket this process (socktap) has a
+ * descriptor for; 0 or a negative errno. */
+int st_resolve_own_sockets(void (*fn)(void *arg, uint64_t ino), void *arg);
 
 /*
  * Family and protocol of socket fd, from the name sockfs gives a socket's

@@ -2,6 +2,7 @@
  * /proc based answers: is fd a socket (and which inode, which protocol),
  * is a task gone, which thread group a tid belongs to.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -124,6 +125,30 @@ int st_resolve_fd_inode(pid_t tid, int fd, uint64_t *ino)
 	if ((size_t)n >= sizeof(link) ||
 	    !parse_socket_link(link, (size_t)n, ino))
 		return -ENOTSOCK;
+	return 0;
+}
+
+int st_resolve_own_sockets(void (*fn)(void *arg, uint64_t ino), void *arg)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char path[300], link[64];
+		uint64_t ino;
+		ssize_t n;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		n = readlink(path, link, sizeof(link));
+		if (n > 0 && (size_t)n < sizeof(link) &&
+		    parse_socket_link(link, (size_t)n, &ino))
+			fn(arg, ino);
+	}
+	closedir(d);
 	return 0;
 }
 

@@ -383,6 +383,47 @@ Test(trace, error_queue_is_not_data, .timeout = 60)
 	unlink(js);
 }
 
+/* A socket the launched command inherits from socktap's own caller
+ * lives on after the command closes it: no FIN is made up for it (the
+ * caller still writes on it afterwards). */
+Test(trace, inherited_socket_gets_no_made_up_fin, .timeout = 60)
+{
+	int port;
+	char *srv[] = { (char *)st_sample("st_echo_server"), "-n", "1", NULL };
+	pid_t sp = st_server_start(srv, &port);
+	const char *tf = st_tmpfile(".txt"), *js = st_tmpfile(".json");
+	char script[1024];
+	char *argv[] = { "/bin/bash", "-c", script, NULL };
+	struct st_run r;
+	char *t, *j;
+
+	cr_assert_gt(sp, 0);
+	snprintf(script, sizeof(script),
+		 "exec 3<>/dev/tcp/127.0.0.1/%d\n"
+		 "%s -q -o %s --json %s -- /bin/sh -c 'echo inside >&3'\n"
+		 "echo after >&3\n"
+		 "test \"$(head -c 13 <&3)\" = \"$(printf 'inside\\nafter')\"\n",
+		 port, SOCKTAP, tf, js);
+	cr_assert_eq(st_run(argv, &r), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	t = st_slurp(tf, NULL);
+	j = st_slurp(js, NULL);
+	cr_assert_not_null(t);
+	cr_assert_not_null(j);
+	cr_assert_eq(st_lines_with(j, "\"type\":\"data\"", NULL), 1, "%s", j);
+	cr_assert_eq(st_lines_with(j, "\"type\":\"fin\"", NULL), 0, "%s", j);
+	cr_assert_eq(st_lines_with(j, "\"type\":\"end\"", "\"end\":\"open\"",
+				   NULL), 1, "%s", j);
+	cr_assert_eq(st_lines_with(t, " TCP ", " 7 ", " open ", NULL), 1,
+		     "%s", t);
+	cr_assert_eq(st_server_wait(sp, 5000), 0);
+	st_run_free(&r);
+	free(t);
+	free(j);
+	unlink(tf);
+	unlink(js);
+}
+
 Test(trace, ipv6_endpoints, .timeout = 60)
 {
 	int port;
