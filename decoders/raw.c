@@ -115,16 +115,19 @@ static enum st_dec_status raw_feed(void *state, struct st_dec_input *in,
 	/* peeked first: what the reader consumed would be gone */
 	if (st_rd_peek(&in->rd, n, &p) != ST_DEC_OK || (!n && !dgram))
 		return ST_DEC_OK;
+	if (st->shown[d] >= RAW_DIR_MAX) {
+		/* nothing more is shown: counted at once, never held */
+		if (st_rd_skip(&in->rd, n) != ST_DEC_OK)
+			return ST_DEC_OK;
+		st->hidden[d] += n;
+		st->hidden_chunks[d]++;
+		return ST_DEC_OK;
+	}
 	if (!dgram && n < RAW_RUN && p[n - 1] != '\n' &&
 	    !(in->flags & (ST_DEC_F_FLUSH | ST_DEC_F_EOF | ST_DEC_F_GAP)))
 		return ST_DEC_NEED_MORE;	/* the run goes on */
 	if (st_rd_view(&in->rd, n, &p) != ST_DEC_OK)
 		return ST_DEC_OK;
-	if (st->shown[d] >= RAW_DIR_MAX) {
-		st->hidden[d] += n;
-		st->hidden_chunks[d]++;
-		return ST_DEC_OK;
-	}
 	cap = RAW_DIR_MAX - st->shown[d];
 	text = looks_text(p, n);
 	st_dec_begin(out, d, "data");
