@@ -605,11 +605,18 @@ enum st_entry_verdict st_sys_splice_entry(struct st_hctx *c)
 
 void st_sys_splice_exit(struct st_hctx *c)
 {
+	static const struct st_flag fl[] = {
+		{ SPLICE_F_MOVE, "SPLICE_F_MOVE" },
+		{ SPLICE_F_NONBLOCK, "SPLICE_F_NONBLOCK" },
+		{ SPLICE_F_MORE, "SPLICE_F_MORE" },
+		{ SPLICE_F_GIFT, "SPLICE_F_GIFT" }, { 0, NULL } };
 	struct st_socket *s = c->task->sock;
 	bool send = c->task->saved[0];
 	size_t ret = (size_t)c->task->call.ret;
 	struct st_origin_info who;
 
+	st_h_flags(st_h_text(c, 2), 512, (unsigned)c->stop->args[5], fl, "0");
+	st_h_arg_text(c, 5, st_h_text(c, 2));
 	if (!s || !io_prelude(c, s, send, ret) || ret == 0)
 		return;
 	st_h_who(c, c->task->fd, &who);

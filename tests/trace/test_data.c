@@ -151,19 +151,19 @@ Test(data, splice_is_a_gap, .timeout = 60)
 	int port;
 	char *srv[] = { (char *)st_sample("st_echo_server"), "-n", "1", NULL };
 	pid_t sp = st_server_start(srv, &port);
-	const char *jf = st_tmpfile(".json");
+	const char *jf = st_tmpfile(".json"), *tf = st_tmpfile(".txt");
 	char script[1024];
-	char *argv[] = { SOCKTAP, "-q", "--json", (char *)jf, "--",
+	char *argv[] = { SOCKTAP, "-o", (char *)tf, "--json", (char *)jf, "--",
 			 "/usr/bin/python3", "-c", script, NULL };
 	struct st_run r;
-	char *json;
+	char *json, *trace;
 
 	cr_assert_gt(sp, 0);
 	snprintf(script, sizeof(script),
 		 "import os, socket\n"
 		 "c = socket.create_connection(('127.0.0.1', %d))\n"
 		 "r, w = os.pipe(); os.write(w, b'x' * 1000)\n"
-		 "n = os.splice(r, c.fileno(), 1000)\n"
+		 "n = os.splice(r, c.fileno(), 1000, flags=os.SPLICE_F_MORE)\n"
 		 "c.shutdown(socket.SHUT_WR); got = b''\n"
 		 "while len(got) < n: got += c.recv(4096)\n"
 		 "print(n, len(got))\n", port);
@@ -179,10 +179,18 @@ Test(data, splice_is_a_gap, .timeout = 60)
 	/* the echo of those bytes did come back through recv: recorded */
 	cr_assert_not_null(json_line(json, "\"dir\":\"b2a\"", "\"len\":"),
 			   "%s", json);
+	/* the line names splice's flags, as strace does */
+	trace = st_slurp(tf, NULL);
+	cr_assert_not_null(trace);
+	cr_assert_eq(st_lines_with(trace, "splice(", ", 1000, SPLICE_F_MORE) = "
+				   "1000 (bytes not visible", NULL), 1, "%s",
+		     trace);
 	cr_assert_eq(st_server_wait(sp, 5000), 0);
 	free(json);
+	free(trace);
 	st_run_free(&r);
 	unlink(jf);
+	unlink(tf);
 }
 
 /* MSG_TRUNC on a datagram: what was read is recorded, marked with the
