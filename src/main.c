@@ -287,9 +287,14 @@ int main(int argc, char **argv)
 	topts.argv = app.opt.argv;
 	topts.pids = app.opt.pids;
 	topts.npids = app.opt.npids;
-	/* a launched command inherits socktap's sockets, which outlive it */
+	/* sockets held outside the trace too get no made-up FIN: socktap's
+	 * own, which a launched command inherits; at an attach, those
+	 * another process shares */
 	if (!app.opt.npids)
 		st_resolve_own_sockets(hold_outside, app.model);
+	else
+		st_resolve_shared_sockets(app.opt.pids, app.opt.npids,
+					  hold_outside, app.model);
 	install_stop_signals();
 	rc = st_tracer_start(&topts, &hooks, &tracer, err, sizeof(err));
 	if (rc < 0) {

@@ -256,9 +256,10 @@ void st_model_set_context(struct st_model *m, const struct st_origin_info *who);
 struct st_socket *st_model_socket(struct st_model *m, uint64_t ino);
 struct st_socket *st_model_socket_find(struct st_model *m, uint64_t ino);
 /* A socket a process outside the trace holds open too (socktap's own
- * descriptors, which a launched command inherits): when the trace
- * closes its last descriptor the socket lives on, and no FIN is made
- * up.  Call before the trace starts. */
+ * descriptors, which a launched command inherits; at an attach, one
+ * another process shares): when the trace closes its last descriptor
+ * the socket lives on, and no FIN is made up.  Call before the trace
+ * starts. */
 int st_model_hold_outside(struct st_model *m, uint64_t ino);
 /* A socket just made by socket(), accept() or socketpair(): any socket
  * the model still has under that inode is a dead one whose close is not

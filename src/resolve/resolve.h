@@ -37,6 +37,11 @@ int st_resolve_fd_inode(pid_t tid, int fd, uint64_t *ino);
 /* Calls fn with the inode of each socket this process (socktap) has a
  * descriptor for; 0 or a negative errno. */
 int st_resolve_own_sockets(void (*fn)(void *arg, uint64_t ino), void *arg);
+/* Calls fn with the inode of each socket the processes pids have a
+ * descriptor for that another process (not socktap) has one for too:
+ * at an attach, the sockets shared outside the trace.  0 or -errno. */
+int st_resolve_shared_sockets(const pid_t *pids, size_t npids,
+			      void (*fn)(void *arg, uint64_t ino), void *arg);
 
 /*
  * Family and protocol of socket fd, from the name sockfs gives a socket's

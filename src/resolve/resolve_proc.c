@@ -128,21 +128,24 @@ int st_resolve_fd_inode(pid_t tid, int fd, uint64_t *ino)
 	return 0;
 }
 
-int st_resolve_own_sockets(void (*fn)(void *arg, uint64_t ino), void *arg)
+/* Calls fn with the inode of each socket in the descriptor directory
+ * dir (/proc/N/fd); -errno when it cannot be read. */
+static int each_socket_fd(const char *dir,
+			  void (*fn)(void *arg, uint64_t ino), void *arg)
 {
-	DIR *d = opendir("/proc/self/fd");
+	DIR *d = opendir(dir);
 	struct dirent *e;
 
 	if (!d)
 		return -errno;
 	while ((e = readdir(d))) {
-		char path[300], link[64];
+		char path[320], link[64];
 		uint64_t ino;
 		ssize_t n;
 
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		n = readlink(path, link, sizeof(link));
 		if (n > 0 && (size_t)n < sizeof(link) &&
 		    parse_socket_link(link, (size_t)n, &ino))
@@ -150,6 +153,108 @@ int st_resolve_own_sockets(void (*fn)(void *arg, uint64_t ino), void *arg)
 	}
 	closedir(d);
 	return 0;
+}
+
+int st_resolve_own_sockets(void (*fn)(void *arg, uint64_t ino), void *arg)
+{
+	return each_socket_fd("/proc/self/fd", fn, arg);
+}
+
+/* The traced processes' socket inodes, and which of them some other
+ * process holds too. */
+struct shared_scan {
+	uint64_t *ino;
+	bool *outside;
+	size_t n, cap;
+	bool nomem;
+};
+
+static void add_traced(void *arg, uint64_t ino)
+{
+	struct shared_scan *sc = arg;
+
+	for (size_t i = 0; i < sc->n; i++)
+		if (sc->ino[i] == ino)
+			return;
+	if (sc->n == sc->cap) {
+		size_t cap = sc->cap ? sc->cap * 2 : 64;
+		uint64_t *p = realloc(sc->ino, cap * sizeof(*p));
+
+		if (!p) {
+			sc->nomem = true;
+			return;
+		}
+		sc->ino = p;
+		sc->cap = cap;
+	}
+	sc->ino[sc->n++] = ino;
+}
+
+static void mark_outside(void *arg, uint64_t ino)
+{
+	struct shared_scan *sc = arg;
+
+	for (size_t i = 0; i < sc->n; i++)
+		if (sc->ino[i] == ino)
+			sc->outside[i] = true;
+}
+
+static bool is_traced(const pid_t *tgids, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tgids[i] == pid)
+			return true;
+	return false;
+}
+
+int st_resolve_shared_sockets(const pid_t *pids, size_t npids,
+			      void (*fn)(void *arg, uint64_t ino), void *arg)
+{
+	struct shared_scan sc = { 0 };
+	pid_t *tgids = calloc(npids ? npids : 1, sizeof(*tgids));
+	char dir[64];
+	DIR *proc;
+	struct dirent *e;
+	int rc = 0;
+
+	if (!tgids)
+		return -ENOMEM;
+	for (size_t i = 0; i < npids; i++) {
+		pid_t t = st_resolve_proc_tgid(pids[i]);
+
+		tgids[i] = t > 0 ? t : pids[i];
+		snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)tgids[i]);
+		each_socket_fd(dir, add_traced, &sc);
+	}
+	if (sc.nomem || !sc.n || !(sc.outside = calloc(sc.n, 1))) {
+		rc = sc.nomem || (sc.n && !sc.outside) ? -ENOMEM : 0;
+		goto out;
+	}
+	proc = opendir("/proc");
+	if (!proc) {
+		rc = -errno;
+		goto out;
+	}
+	/* every other process: one that cannot be read is left out */
+	while ((e = readdir(proc))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid == (long)getpid() ||
+		    is_traced(tgids, npids, (pid_t)pid))
+			continue;
+		snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
+		each_socket_fd(dir, mark_outside, &sc);
+	}
+	closedir(proc);
+	for (size_t i = 0; i < sc.n; i++)
+		if (sc.outside[i])
+			fn(arg, sc.ino[i]);
+out:
+	free(sc.ino);
+	free(sc.outside);
+	free(tgids);
+	return rc;
 }
 
 static const struct {

@@ -1492,6 +1492,16 @@ Test(trace, attach_while_threads_start, .timeout = 60)
 	cr_assert(!why[0], "%s", why);
 }
 
+/* Python (with time imported): says it is ready, as a server would for
+ * st_server_start, then waits until a tracer has attached. */
+#define PY_ANNOUNCE_AND_WAIT_TRACED \
+	"print('PORT 1', flush=True)\n" \
+	"def traced():\n" \
+	"    for l in open('/proc/self/status'):\n" \
+	"        if l.startswith('TracerPid:'):\n" \
+	"            return int(l.split()[1]) != 0\n" \
+	"while not traced(): time.sleep(0.01)\n"
+
 /*
  * Attached processes are not socktap's children: --stats reads their CPU
  * time from their CPU clocks.  The program waits until it is traced,
@@ -1514,12 +1524,7 @@ static double attached_cpu(bool let_go, char *stats, size_t size)
 
 	snprintf(prog, sizeof(prog),
 		"import os, socket, sys, time\n"
-		"print('PORT 1', flush=True)\n"
-		"def traced():\n"
-		"    for l in open('/proc/self/status'):\n"
-		"        if l.startswith('TracerPid:'):\n"
-		"            return int(l.split()[1]) != 0\n"
-		"while not traced(): time.sleep(0.01)\n"
+		PY_ANNOUNCE_AND_WAIT_TRACED
 		"def burn(s):\n"
 		"    t = time.process_time()\n"
 		"    while time.process_time() - t < s: pass\n"
@@ -1558,6 +1563,77 @@ static double attached_cpu(bool let_go, char *stats, size_t size)
 	p = strstr(stats, "tracee_cpu_s=");
 	cr_assert_not_null(p, "%s", stats);
 	return atof(p + 13);
+}
+
+/*
+ * Attached: the traced process writes a line on a connection it made
+ * before the attach and closes it.  When a child forked before the
+ * attach (outside the trace) holds the connection too, it lives on: no
+ * FIN is made up, and the conversation ends open.  When the process
+ * held it alone, its close is a FIN.  Returns the JSON events.
+ */
+static char *attached_close(bool shared)
+{
+	char *sink[] = { "/usr/bin/python3", "-c",
+		"import socket\n"
+		"s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)\n"
+		"print('PORT', s.getsockname()[1], flush=True)\n"
+		"c, _ = s.accept()\n"
+		"while c.recv(100): pass\n", NULL };
+	const char *js = st_tmpfile(".json");
+	char prog[1024], pidstr[16];
+	char *argv[] = { "/usr/bin/python3", "-c", prog, NULL };
+	char *att[] = { SOCKTAP, "-q", "--json", (char *)js, "-p", pidstr,
+			NULL };
+	int port, cport, ws, errfd;
+	pid_t sp, cp, tp;
+	char *j;
+
+	sp = st_server_start(sink, &port);
+	cr_assert_gt(sp, 0);
+	snprintf(prog, sizeof(prog),
+		"import os, socket, time\n"
+		"c = socket.create_connection(('127.0.0.1', %d))\n"
+		"r, w = os.pipe()\n"
+		"if %d and os.fork() == 0:\n"
+		"    os.read(r, 1); c.sendall(b'child\\n'); os._exit(0)\n"
+		PY_ANNOUNCE_AND_WAIT_TRACED
+		"c.sendall(b'parent\\n'); c.close()\n"
+		"if %d: os.write(w, b'x'); os.wait()\n", port, shared, shared);
+	cp = st_server_start(argv, &cport);
+	cr_assert_gt(cp, 0);
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)cp);
+	tp = attach_piped(att, cp, &errfd);
+	cr_assert_eq(waitpid(tp, &ws, 0), tp);
+	close(errfd);
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "socktap: %#x", ws);
+	cr_assert_eq(st_server_wait(cp, 5000), 0);
+	cr_assert_eq(st_server_wait(sp, 5000), 0);
+	j = st_slurp(js, NULL);
+	cr_assert_not_null(j);
+	unlink(js);
+	return j;
+}
+
+Test(trace, attach_shared_socket_gets_no_made_up_fin, .timeout = 60)
+{
+	char *j = attached_close(true);
+
+	cr_assert_eq(st_lines_with(j, "\"type\":\"data\"", "\"len\":7",
+				   NULL), 1, "%s", j);
+	cr_assert_eq(st_lines_with(j, "\"type\":\"fin\"", NULL), 0, "%s", j);
+	cr_assert_eq(st_lines_with(j, "\"type\":\"end\"", "\"end\":\"open\"",
+				   NULL), 1, "%s", j);
+	free(j);
+}
+
+Test(trace, attach_socket_held_alone_ends_with_fin, .timeout = 60)
+{
+	char *j = attached_close(false);
+
+	cr_assert_eq(st_lines_with(j, "\"type\":\"fin\"", "\"dir\":\"a2b\"",
+				   "\"syscall\":\"close\"", NULL), 1, "%s", j);
+	free(j);
 }
 
 Test(trace, attach_counts_the_cpu_of_processes_that_exit, .timeout = 60)
