@@ -1,11 +1,10 @@
 /* The summary printed at exit: one row per conversation. */
 #include <inttypes.h>
 #include <stdio.h>
-#include <string.h>
-#include <sys/socket.h>
 
 #include "out/out_text.h"
 #include "out/outputs.h"
+#include "pcap/pcap_out.h"
 
 static const char *end_name(const struct st_conv *c)
 {
@@ -39,16 +38,6 @@ static double secs(const struct timespec *a, const struct timespec *b)
 	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-/* An end the pcap cannot name: the other end's family, address and
- * port 0, as the pcap writes it. */
-static void pcap_unknown(struct st_endpoint *ep, const struct st_endpoint *k)
-{
-	if (ep->family == AF_INET || ep->family == AF_INET6)
-		return;
-	memset(ep, 0, sizeof(*ep));
-	ep->family = k->family == AF_INET6 ? AF_INET6 : AF_INET;
-}
-
 /* Which stand-in pcap pair is which conversation: the synthetic pair of
  * a non-IP one, the zero address of an end never learned (a datagram
  * received with no source, by recv or read on an unconnected socket). */
@@ -65,9 +54,7 @@ static void synthetic_pairs(FILE *f, const struct st_model *m)
 				     (c->proto == ST_PROTO_TCP ||
 				      c->proto == ST_PROTO_UDP)))
 			continue;
-		st_outputs_synth_endpoints(c, &a, &b);
-		pcap_unknown(&a, &b);
-		pcap_unknown(&b, &a);
+		st_pcap_endpoints(c, &a, &b);
 		if (first)
 			fprintf(f, "socktap: in the pcap, these conversations "
 				"have stand-in addresses:\n");

@@ -134,6 +134,21 @@ static void addr_of(uint8_t *out, const struct st_endpoint *ep, bool v6)
 	}
 }
 
+void st_pcap_endpoints(const struct st_conv *conv, struct st_endpoint *a,
+		       struct st_endpoint *b)
+{
+	if (st_pcap_conv_is_synthetic(conv)) {
+		st_pcap_synth_endpoints(conv, a, b);
+		return;
+	}
+	st_endpoint_unmap(a, &conv->a);
+	st_endpoint_unmap(b, &conv->b);
+	if (!is_ip(a))
+		unknown_like(a, b);
+	if (!is_ip(b))
+		unknown_like(b, a);
+}
+
 static void make_flow(const struct st_conv *conv, struct st_pflow *f)
 {
 	struct st_endpoint a, b;
@@ -142,16 +157,7 @@ static void make_flow(const struct st_conv *conv, struct st_pflow *f)
 	memset(f, 0, sizeof(*f));
 	/* as the -F filter judges them (out/filter.c) */
 	f->l4 = st_proto_is_stream(conv->proto) ? IPPROTO_TCP : IPPROTO_UDP;
-	if (st_pcap_conv_is_synthetic(conv)) {
-		st_pcap_synth_endpoints(conv, &a, &b);
-	} else {
-		st_endpoint_unmap(&a, &conv->a);
-		st_endpoint_unmap(&b, &conv->b);
-		if (!is_ip(&a))
-			unknown_like(&a, &b);
-		if (!is_ip(&b))
-			unknown_like(&b, &a);
-	}
+	st_pcap_endpoints(conv, &a, &b);
 	v6 = a.family == AF_INET6 || b.family == AF_INET6;
 	f->ipver = v6 ? 6 : 4;
 	addr_of(f->addr[0], &a, v6);

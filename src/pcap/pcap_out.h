@@ -60,6 +60,12 @@ void st_pcap_synth_endpoints(const struct st_conv *conv,
 /* True when the pcap writes conv with its synthetic pair. */
 bool st_pcap_conv_is_synthetic(const struct st_conv *conv);
 
+/* The endpoints conv has in the pcap: its synthetic pair, or its own
+ * (IPv4-mapped ones as IPv4) with an end never learned written as the
+ * other end's family, address and port 0. */
+void st_pcap_endpoints(const struct st_conv *conv, struct st_endpoint *a,
+		       struct st_endpoint *b);
+
 struct st_pcap_stats {
 	uint64_t packets;	/* records written */
 	uint64_t bytes;		/* captured bytes of those records */
