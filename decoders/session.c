@@ -496,6 +496,11 @@ static void buf_drop(struct dirbuf *b, size_t n)
 static size_t process(struct st_decsess *s, enum st_dir dir,
 		      const uint8_t *p, size_t n, unsigned flags, uint64_t gap);
 
+static enum st_dir other_dir(enum st_dir dir)
+{
+	return dir == ST_DIR_A_TO_B ? ST_DIR_B_TO_A : ST_DIR_A_TO_B;
+}
+
 /*
  * The decoder gave up (or cannot go on): flush it, note why, and decode
  * the rest as raw, starting with what the other direction kept.
@@ -503,8 +508,7 @@ static size_t process(struct st_decsess *s, enum st_dir dir,
 static void fall_back(struct st_decsess *s, enum st_dir dir, const char *why)
 {
 	const struct st_decoder *old = s->dec;
-	enum st_dir other = dir == ST_DIR_A_TO_B ? ST_DIR_B_TO_A :
-						  ST_DIR_A_TO_B;
+	enum st_dir other = other_dir(dir);
 	struct dirbuf *ob = &s->buf[other];
 
 	if (!old || old == st_decoder_raw())
@@ -615,8 +619,7 @@ static void stream_data(struct st_decsess *s, enum st_dir dir,
 			const uint8_t *p, size_t n)
 {
 	struct dirbuf *b = &s->buf[dir];
-	enum st_dir other = dir == ST_DIR_A_TO_B ? ST_DIR_B_TO_A :
-						  ST_DIR_A_TO_B;
+	enum st_dir other = other_dir(dir);
 	size_t used;
 
 	if (!s->dec)
@@ -761,8 +764,7 @@ static void dgram_flush(struct st_decsess *s, enum st_dir dir,
 static void on_dgram_data(struct st_decsess *s, const struct st_event *ev)
 {
 	enum st_dir dir = ev->dir;
-	enum st_dir other = dir == ST_DIR_A_TO_B ? ST_DIR_B_TO_A :
-						  ST_DIR_A_TO_B;
+	enum st_dir other = other_dir(dir);
 
 	/* a call's parts come before anything else it did */
 	dgram_flush(s, other, NULL, 0);
