@@ -80,9 +80,12 @@ static void on_idle(void *arg)
 	st_outputs_idle(&app->outs, app->out);
 }
 
-static void on_stop_signal(int sig)
+/* SI_KERNEL: sent by the terminal (Ctrl-C, hangup) to its foreground
+ * process group, not by kill(2) to socktap alone. */
+static void on_stop_signal(int sig, siginfo_t *si, void *uc)
 {
-	st_tracer_request_stop(sig);
+	(void)uc;
+	st_tracer_request_stop(sig, si && si->si_code == SI_KERNEL);
 }
 
 /* Before the tracer starts: a Ctrl-C while the threads of a busy
@@ -93,7 +96,8 @@ static void install_stop_signals(void)
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
+	sa.sa_sigaction = on_stop_signal;
+	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
 	/* no SA_RESTART: waitpid must return to notice the request */
 	sigaction(SIGINT, &sa, NULL);

@@ -19,6 +19,8 @@
 #include "tracer/tracer_int.h"
 
 volatile sig_atomic_t st_tracer_stop_signal;
+volatile sig_atomic_t st_tracer_stop_requests;
+volatile sig_atomic_t st_tracer_stop_from_terminal;
 volatile sig_atomic_t st_tracer_wake_tid;
 
 static unsigned bucket(pid_t tid)
@@ -99,11 +101,13 @@ unsigned st_ptrace_options(const struct st_tracer *t)
 	return o;
 }
 
-void st_tracer_request_stop(int signo)
+void st_tracer_request_stop(int signo, bool from_terminal)
 {
 	pid_t wake = st_tracer_wake_tid;
 
 	st_tracer_stop_signal = signo;
+	st_tracer_stop_from_terminal = from_terminal;
+	st_tracer_stop_requests++;
 	/* wake the loop out of waitpid() with a ptrace-stop */
 	if (wake > 0)
 		ptrace(PTRACE_INTERRUPT, wake, 0, 0);
@@ -474,17 +478,104 @@ static void handle_stop(struct st_tracer *t, struct st_thread *th, int status,
 	resume(t, th, 0);
 }
 
-static void begin_stop(struct st_tracer *t)
+/* Attach mode: every thread is detached at its next stop. */
+static void begin_detach(struct st_tracer *t)
 {
 	t->stopping = true;
-	for (unsigned b = 0; b < ST_THREAD_BUCKETS; b++) {
-		for (struct st_thread *th = t->threads[b]; th; th = th->next) {
-			if (t->attach_mode)
-				ptrace(PTRACE_INTERRUPT, th->tid, 0, 0);
-			else if (th->tid == th->tgid)
+	for (unsigned b = 0; b < ST_THREAD_BUCKETS; b++)
+		for (struct st_thread *th = t->threads[b]; th; th = th->next)
+			ptrace(PTRACE_INTERRUPT, th->tid, 0, 0);
+}
+
+/* Launch mode cannot detach (the seccomp filter stays): what is left is
+ * killed.  Each process's leader takes its threads along. */
+static void kill_all(struct st_tracer *t)
+{
+	t->stopping = t->killed = true;
+	for (unsigned b = 0; b < ST_THREAD_BUCKETS; b++)
+		for (struct st_thread *th = t->threads[b]; th; th = th->next)
+			if (th->tid == th->tgid)
 				kill(th->tid, SIGKILL);
-		}
+}
+
+/*
+ * Launch mode: the command gets the stop signal as it would have without
+ * socktap, and stays traced while it winds down (what it says on the way
+ * out is recorded); what still runs ST_STOP_GRACE_MS later, or at a
+ * second request, is killed.  A signal from the terminal has reached the
+ * command already when it shares socktap's (foreground) process group:
+ * sending it again would make two.
+ */
+static void begin_launch_stop(struct st_tracer *t, int sig, bool from_terminal)
+{
+	t->stopping = true;
+	if (t->main_pid > 0 && !t->main_done &&
+	    !(from_terminal && getpgid(t->main_pid) == getpgrp()))
+		kill(t->main_pid, sig);
+	clock_gettime(CLOCK_MONOTONIC, &t->kill_at);
+	t->kill_at.tv_sec += ST_STOP_GRACE_MS / 1000;
+	t->kill_at.tv_nsec += (ST_STOP_GRACE_MS % 1000) * 1000000L;
+	if (t->kill_at.tv_nsec >= 1000000000L) {
+		t->kill_at.tv_sec++;
+		t->kill_at.tv_nsec -= 1000000000L;
 	}
+}
+
+/* The grace is over: says what is killed, and kills it. */
+static void kill_late(struct st_tracer *t)
+{
+	pid_t first = 0;
+	unsigned procs = 0;
+	char msg[160];
+
+	for (unsigned b = 0; b < ST_THREAD_BUCKETS; b++)
+		for (struct st_thread *th = t->threads[b]; th; th = th->next)
+			if (th->tid == th->tgid) {
+				procs++;
+				if (!first || th->tid == t->main_pid)
+					first = th->tid;
+			}
+	if (procs > 1)
+		snprintf(msg, sizeof(msg), "still running " ST_STOP_GRACE_TEXT
+			 " after the stop request, with %u more process%s: "
+			 "killed", procs - 1, procs > 2 ? "es" : "");
+	else
+		snprintf(msg, sizeof(msg), "still running " ST_STOP_GRACE_TEXT
+			 " after the stop request: killed");
+	if (procs)
+		warn(t, first, msg);
+	kill_all(t);
+}
+
+static void take_stop_request(struct st_tracer *t)
+{
+	int seen = t->stop_requests_seen;
+
+	t->stop_requests_seen = st_tracer_stop_requests;
+	if (t->attach_mode) {
+		if (!t->stopping)
+			begin_detach(t);
+	} else if (seen == 0 && t->stop_requests_seen == 1) {
+		begin_launch_stop(t, st_tracer_stop_signal,
+				  st_tracer_stop_from_terminal);
+	} else if (!t->killed) {
+		kill_all(t);
+	}
+}
+
+/* Launch mode, winding down: nanoseconds left until what still runs is
+ * killed (0: time is up); -1 otherwise. */
+static long long until_kill(const struct st_tracer *t)
+{
+	struct timespec now;
+	long long left;
+
+	if (!t->stopping || t->attach_mode || t->killed)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left = (long long)(t->kill_at.tv_sec - now.tv_sec) * 1000000000LL +
+	       (t->kill_at.tv_nsec - now.tv_nsec);
+	return left > 0 ? left : 0;
 }
 
 static void handle_gone(struct st_tracer *t, pid_t pid, int status)
@@ -536,6 +627,22 @@ static pid_t wait_stop(struct st_tracer *t, long spin_ns, int *wstatus)
 	}
 	if (t->hooks.on_idle)
 		t->hooks.on_idle(t->hooks.idle_arg);
+	if (until_kill(t) >= 0) {
+		/* winding down: the deadline must end the wait (rare, and
+		 * short: polling costs nothing that matters) */
+		while ((pid = waitpid(-1, wstatus, __WALL | WNOHANG)) == 0) {
+			long long left = until_kill(t);
+			struct timespec nap = { 0, 5000000L };
+
+			if (left <= 0 ||
+			    st_tracer_stop_requests != t->stop_requests_seen)
+				return 0;
+			if (left < nap.tv_nsec)
+				nap.tv_nsec = (long)left;
+			nanosleep(&nap, NULL);
+		}
+		return pid;
+	}
 	return waitpid(-1, wstatus, __WALL);
 }
 
@@ -559,9 +666,13 @@ int st_tracer_run(struct st_tracer *t, int *status)
 		int wstatus;
 		pid_t pid;
 
-		if (st_tracer_stop_signal && !t->stopping)
-			begin_stop(t);
+		if (st_tracer_stop_requests != t->stop_requests_seen)
+			take_stop_request(t);
+		if (until_kill(t) == 0)
+			kill_late(t);
 		pid = wait_stop(t, spin_ns, &wstatus);
+		if (pid == 0)
+			continue;	/* the deadline, or another request */
 		if (pid < 0) {
 			if (errno == EINTR)
 				continue;

@@ -100,8 +100,16 @@ int st_tracer_start(const struct st_tracer_opts *opts,
  * (128+N for a signal), or 0 in attach mode.
  */
 int st_tracer_run(struct st_tracer *t, int *status);
-/* Asks the loop to end: attach mode detaches, launch mode kills. */
-void st_tracer_request_stop(int signo);
+/*
+ * Asks the loop to end (async-signal-safe).  Attach mode detaches.
+ * Launch mode passes signo on to the command (unless from_terminal and
+ * the command is in socktap's process group: the terminal signalled it
+ * too), goes on tracing while it ends, and kills what is left after
+ * ST_STOP_GRACE_MS or at a second request.
+ */
+#define ST_STOP_GRACE_MS 3000
+#define ST_STOP_GRACE_TEXT "3 s"
+void st_tracer_request_stop(int signo, bool from_terminal);
 void st_tracer_free(struct st_tracer *t);
 
 /* Reads tracee memory; returns bytes read (may be short) or -errno. */

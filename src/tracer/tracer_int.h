@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <signal.h>
+#include <time.h>
 
 #include "tracer/tracer.h"
 
@@ -33,6 +34,9 @@ struct st_tracer {
 	bool seccomp;
 	bool attach_mode;
 	bool stopping;		/* a stop was requested and begun */
+	bool killed;		/* launch: every task was sent SIGKILL */
+	int stop_requests_seen;
+	struct timespec kill_at; /* launch: the end of the stop's grace */
 	pid_t main_pid;		/* launch: the command's pid */
 	bool main_exec_seen;
 	int main_status;	/* shell convention */
@@ -53,6 +57,8 @@ struct st_tracer {
 };
 
 extern volatile sig_atomic_t st_tracer_stop_signal;
+extern volatile sig_atomic_t st_tracer_stop_requests;
+extern volatile sig_atomic_t st_tracer_stop_from_terminal;
 extern volatile sig_atomic_t st_tracer_wake_tid;
 
 struct st_thread *st_thread_find(struct st_tracer *t, pid_t tid);
