@@ -22,6 +22,33 @@ static void release_tracee(struct st_hctx *c, const struct st_socket *s)
  * however many threads send at a time. */
 #define PREFETCH_BUDGET (8u << 20)
 
+uint8_t *st_h_task_buffer(struct st_hctx *c, size_t len)
+{
+	struct st_handlers *h = c->h;
+	struct st_task *t = c->task;
+
+	t->pre_len = 0;
+	if (t->pre_cap < len) {
+		/* a multiple of 64 KiB (and so of the alignment) */
+		size_t cap = len <= h->bufsize ? (len <= 65536 ? 65536 :
+						  h->bufsize)
+					       : (len + 65535) & ~(size_t)65535;
+		uint8_t *p;
+
+		if (h->pre_total - t->pre_cap + cap > PREFETCH_BUDGET)
+			return NULL;
+		/* nothing in it is kept: a fresh buffer, aligned */
+		p = aligned_alloc(ST_LANDING_ALIGN, cap + ST_LANDING_ALIGN);
+		if (!p)
+			return NULL;
+		free(t->pre);
+		h->pre_total += cap - t->pre_cap;
+		t->pre = p;
+		t->pre_cap = cap;
+	}
+	return t->pre;
+}
+
 void st_h_prefetch(struct st_hctx *c, uint64_t addr, size_t len)
 {
 	struct st_handlers *h = c->h;
@@ -30,23 +57,8 @@ void st_h_prefetch(struct st_hctx *c, uint64_t addr, size_t len)
 
 	if (len > h->bufsize)
 		len = h->bufsize;
-	if (!len)
+	if (!len || !st_h_task_buffer(c, len))
 		return;
-	if (t->pre_cap < len) {
-		size_t cap = len < 65536 ? 65536 : h->bufsize;
-		uint8_t *p;
-
-		if (h->pre_total - t->pre_cap + cap > PREFETCH_BUDGET)
-			return;
-		/* nothing in it is kept: a fresh buffer, aligned */
-		p = aligned_alloc(ST_LANDING_ALIGN, cap + ST_LANDING_ALIGN);
-		if (!p)
-			return;
-		free(t->pre);
-		h->pre_total += cap - t->pre_cap;
-		t->pre = p;
-		t->pre_cap = cap;
-	}
 	n = st_mem_read(t->tid, addr, st_h_landing(t->pre, addr), len);
 	if (n <= 0)
 		return;

@@ -273,6 +273,7 @@ int st_handlers_init(struct st_handlers *h, struct st_model *m)
 	h->model = m;
 	st_model_set_route(m, route_src, h);
 	h->bufsize = ST_PIECE;
+	h->peek_pipe[0] = h->peek_pipe[1] = -1;
 	h->buf = aligned_alloc(ST_LANDING_ALIGN, h->bufsize + ST_LANDING_ALIGN);
 	if (!h->opts.string_limit)
 		h->opts.string_limit = 32;
@@ -283,6 +284,7 @@ void st_handlers_cleanup(struct st_handlers *h)
 {
 	free(h->buf);
 	h->buf = NULL;
+	st_h_pipes_close(h);
 	st_resolve_cleanup();
 }
 

@@ -67,6 +67,8 @@ struct st_handlers {
 	uint64_t ncalls;		/* calls handled to their exit */
 	size_t pre_total;		/* prefetch buffers, all tasks */
 	uint64_t prefetched;		/* sends read while they ran */
+	int peek_pipe[2];		/* socktap's own, for st_h_pipe_peek */
+	size_t peek_cap;
 	void (*warn)(void *arg, const char *text);
 	void *warn_arg;
 };
@@ -103,6 +105,21 @@ const long *st_sysent_receive_fd_numbers(size_t *n);
  * its payload at addr into the task, for st_h_data at the exit. */
 void st_h_prefetch(struct st_hctx *c, uint64_t addr, size_t len);
 void st_h_prefetch_free(struct st_handlers *h, struct st_task *t);
+/* The task's buffer (the prefetch's), len bytes or more, its content
+ * dropped; NULL past what all tasks' buffers may take together. */
+uint8_t *st_h_task_buffer(struct st_hctx *c, size_t len);
+
+/* The most of one splice's payload that is seen (pipes.c). */
+#define ST_PIPE_PEEK_MAX (1u << 20)
+/* Bytes waiting in the task's pipe fd (FIONREAD); 0 or -errno. */
+int st_h_pipe_pending(struct st_hctx *c, int fd, size_t *n);
+/* Copies up to len bytes of what waits in the task's pipe fd, from
+ * offset skip on, into buf, and leaves them in the pipe.  Returns the
+ * count (short when the pipe holds less, or more than socktap's own
+ * pipe takes at once) or -errno. */
+ssize_t st_h_pipe_peek(struct st_hctx *c, int fd, size_t skip, uint8_t *buf,
+		       size_t len);
+void st_h_pipes_close(struct st_handlers *h);
 
 /* Helpers for handler files (dispatch.c). */
 /* The socket behind fd, resolved lazily; NULL when not a socket. */

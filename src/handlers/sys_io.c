@@ -583,24 +583,64 @@ void st_sys_sendfile_exit(struct st_hctx *c)
 					 : NULL;
 }
 
-/* splice: bytes move between a pipe and a socket inside the kernel */
+/*
+ * splice: bytes move between a pipe and a socket inside the kernel.  They
+ * are seen in the pipe (st_h_pipe_peek): into a socket, at the pipe's
+ * head before the call; out of one, behind what the pipe held before.
+ */
 enum st_entry_verdict st_sys_splice_entry(struct st_hctx *c)
 {
 	int in = (int)c->stop->args[0], out = (int)c->stop->args[2];
 	struct st_socket *si = st_h_fd_socket(c, in);
 	struct st_socket *so = st_h_fd_socket(c, out);
+	size_t len = (size_t)c->stop->args[4], before = 0;
 
 	if (!si && !so)
 		return ST_ENTRY_SKIP;
 	st_h_hold(c, so ? out : in, so ? so : si);
 	c->task->saved[0] = so ? 1 : 0;
+	c->task->saved[1] = 0;	/* the pipe could be looked at */
 	st_h_arg_fd(c, 0, in, si);
 	st_h_arg_hex(c, 1, c->stop->args[1]);
 	st_h_arg_fd(c, 2, out, so);
 	st_h_arg_hex(c, 3, c->stop->args[3]);
-	st_h_arg_int(c, 4, (long long)c->stop->args[4]);
+	st_h_arg_int(c, 4, (long long)len);
 	st_h_arg_hex(c, 5, c->stop->args[5]);
+	if (len > ST_PIPE_PEEK_MAX)
+		len = ST_PIPE_PEEK_MAX;
+	if (so && !si && st_model_wants_data(c->h->model, so, true)) {
+		uint8_t *buf = st_h_task_buffer(c, len);
+		ssize_t n = buf ? st_h_pipe_peek(c, in, 0, buf, len) : -ENOMEM;
+
+		c->task->pre_len = n > 0 ? (size_t)n : 0;
+		c->task->saved[1] = n >= 0;
+	} else if (si && !so && st_model_wants_data(c->h->model, si, false) &&
+		   st_h_pipe_pending(c, out, &before) == 0) {
+		c->task->saved[1] = 1;
+		c->task->saved[2] = before;
+	}
 	return ST_ENTRY_WANT_EXIT;
+}
+
+/* The bytes a splice moved, as far as they were seen in the pipe. */
+static size_t splice_seen(struct st_hctx *c, bool send, size_t ret,
+			  const uint8_t **bytes)
+{
+	struct st_task *t = c->task;
+	size_t want = ret < ST_PIPE_PEEK_MAX ? ret : ST_PIPE_PEEK_MAX;
+	uint8_t *buf;
+	ssize_t n;
+
+	*bytes = t->pre;
+	if (!t->saved[1])
+		return 0;
+	if (send)
+		return t->pre_len < ret ? t->pre_len : ret;
+	buf = st_h_task_buffer(c, want);
+	n = buf ? st_h_pipe_peek(c, (int)c->stop->args[2], t->saved[2], buf,
+				 want) : -ENOMEM;
+	*bytes = buf;
+	return n > 0 ? (size_t)n : 0;
 }
 
 void st_sys_splice_exit(struct st_hctx *c)
@@ -610,17 +650,34 @@ void st_sys_splice_exit(struct st_hctx *c)
 		{ SPLICE_F_NONBLOCK, "SPLICE_F_NONBLOCK" },
 		{ SPLICE_F_MORE, "SPLICE_F_MORE" },
 		{ SPLICE_F_GIFT, "SPLICE_F_GIFT" }, { 0, NULL } };
+	struct st_handlers *h = c->h;
 	struct st_socket *s = c->task->sock;
 	bool send = c->task->saved[0];
-	size_t ret = (size_t)c->task->call.ret;
+	size_t ret = (size_t)c->task->call.ret, seen, done = 0;
 	struct st_origin_info who;
+	const uint8_t *bytes;
 
 	st_h_flags(st_h_text(c, 2), 512, (unsigned)c->stop->args[5], fl, "0");
 	st_h_arg_text(c, 5, st_h_text(c, 2));
-	if (!s || !io_prelude(c, s, send, ret) || ret == 0)
+	if (!s || !io_prelude(c, s, send, ret) || ret == 0 ||
+	    !st_model_wants_data(h->model, s, send)) {
+		c->task->pre_len = 0;
 		return;
+	}
 	st_h_who(c, c->task->fd, &who);
-	st_model_gap(c->h->model, s, send, ret,
-		     "spliced through a pipe: bytes not visible", NULL, &who);
-	c->task->call.note = "bytes not visible: recorded as a gap";
+	seen = splice_seen(c, send, ret, &bytes);
+	c->task->pre_len = 0;
+	while (done < seen) {
+		size_t n = seen - done < h->bufsize ? seen - done : h->bufsize;
+
+		st_model_data(h->model, s, send, bytes + done, n,
+			      done + n < ret ? ST_EVF_PART : 0, 0, NULL, &who);
+		done += n;
+	}
+	if (done < ret)
+		st_model_gap(h->model, s, send, ret - done,
+			     "spliced through a pipe: bytes not seen there",
+			     NULL, &who);
+	c->task->call.note = done == ret ? "payload seen in the pipe"
+		: "bytes not all seen in the pipe: the rest is a gap";
 }

@@ -84,6 +84,15 @@ struct st_sockinfo {
  */
 int st_resolve_sockinfo(pid_t pid, int fd, struct st_sockinfo *out);
 
+/*
+ * A descriptor of socktap's own that reads the pipe at fd in pid
+ * (splice's other end): a pidfd_getfd() copy, the very same open pipe;
+ * else (a write end, or the copy refused) /proc/PID/fd/N opened for
+ * reading, one more reader for as long as the caller keeps it.  The
+ * caller closes it.  -EINVAL when fd is not a pipe, or -errno.
+ */
+int st_resolve_pipe_fd(pid_t pid, int fd);
+
 /* Cheap variant for hot-ish paths: only the local address (getsockname)
  * of fd in pid.  Same errors as st_resolve_sockinfo. */
 int st_resolve_local(pid_t pid, int fd, struct st_endpoint *local);

@@ -333,6 +333,32 @@ int st_resolve_sockinfo(pid_t pid, int fd, struct st_sockinfo *out)
 	return r;
 }
 
+int st_resolve_pipe_fd(pid_t pid, int fd)
+{
+	struct stat st;
+	char path[64];
+	int c = copy_fd(pid, fd);
+
+	if (c >= 0 && (fcntl(c, F_GETFL) & O_ACCMODE) == O_WRONLY) {
+		close(c);	/* a write end: no use to tee */
+		c = -EPERM;
+	}
+	if (c == -ENOSYS || c == -EPERM) {
+		/* a reader of its own on the same pipe, for a moment */
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		c = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (c < 0)
+			return -errno;
+	}
+	if (c < 0)
+		return c;
+	if (fstat(c, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		close(c);
+		return -EINVAL;
+	}
+	return c;
+}
+
 int st_resolve_local(pid_t pid, int fd, struct st_endpoint *local)
 {
 	struct st_sockinfo info;

@@ -214,6 +214,37 @@ Test(wire, threads_8_streams)
 	tcp_case(&k, "threads", port, cmd, 8);
 }
 
+/* splice moves bytes between a pipe and a socket inside the kernel: into
+ * the socket from a pipe holding more than is taken, and out of it into a
+ * pipe with bytes already waiting; both are seen in the pipe. */
+Test(wire, splice_through_pipes)
+{
+	struct tu_case k;
+	char *n1[] = { "-n", "1", NULL };
+	int port = echo(n1);
+	char p[16];
+	char *cmd[] = { "python3", "-c",
+		"import os, socket, sys\n"
+		"c = socket.create_connection(('127.0.0.1', int(sys.argv[1])))\n"
+		"r, w = os.pipe(); sent = put = 0\n"
+		"for i in range(40):\n"
+		"    os.write(w, bytes([i]) * (1000 + 37 * i)); put += 1000 + 37 * i\n"
+		"    sent += os.splice(r, c.fileno(), 700 + 53 * i)\n"
+		"while sent < put: sent += os.splice(r, c.fileno(), put - sent)\n"
+		"c.shutdown(socket.SHUT_WR)\n"
+		"os.write(w, b'waiting' * 9); got = b''\n"
+		"while True:\n"
+		"    k = os.splice(c.fileno(), w, 65536)\n"
+		"    if not k: break\n"
+		"    got += os.read(r, 1 << 20)\n"
+		"assert len(got) == sent + 63, (len(got), sent)\n",
+		p, NULL };
+
+	snprintf(p, sizeof(p), "%d", port);
+	tcp_case(&k, "splice", port, cmd, 1);
+	trace_shows(&k, "(payload seen in the pipe)");
+}
+
 /* The server is traced: sendfile's payload is read back from the file. */
 Test(wire, sendfile_server)
 {
