@@ -60,6 +60,9 @@ struct st_socket {
 	bool local_resolved;	/* local endpoint asked of the kernel */
 	bool held_outside;	/* also open outside the trace: its last
 				 * traced close sends no FIN */
+	unsigned udp_segment;	/* UDP_SEGMENT (GSO) set on the socket:
+				 * the kernel cuts each send into
+				 * datagrams of this size; 0: off */
 	unsigned refs;		/* fd table entries + transient users */
 	struct st_conv *conv;	/* connected sockets: the conversation */
 	unsigned conv_side;	/* 0: side A of conv, 1: side B */

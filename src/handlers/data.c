@@ -18,6 +18,42 @@ static void release_tracee(struct st_hctx *c, const struct st_socket *s)
 		c->stop->release(c->stop);
 }
 
+/*
+ * Hands bytes to the model, cut into datagrams of seg_size when the
+ * message is UDP GSO or GRO (st_task.seg_size): each full one ends a
+ * datagram, the rest goes on as the caller said.
+ */
+static void model_data(struct st_hctx *c, struct st_socket *s, bool send,
+		       const uint8_t *p, size_t n, unsigned flags,
+		       size_t orig_len, const struct st_endpoint *peer,
+		       const struct st_origin_info *who)
+{
+	struct st_task *t = c->task;
+
+	if (!t->seg_size || !n) {
+		st_model_data(c->h->model, s, send, p, n, flags, orig_len,
+			      peer, who);
+		return;
+	}
+	while (n) {
+		size_t k = t->seg_size - t->seg_fill;
+		unsigned f = flags | ST_EVF_PART;
+
+		if (k > n)
+			k = n;
+		t->seg_fill += k;
+		if (t->seg_fill == t->seg_size) {
+			f &= ~ST_EVF_PART;	/* a whole datagram */
+			t->seg_fill = 0;
+		} else if (k == n) {
+			f = flags;	/* the call's end ends it too */
+		}
+		st_model_data(c->h->model, s, send, p, k, f, 0, peer, who);
+		p += k;
+		n -= k;
+	}
+}
+
 /* What prefetching may hold at once, over all tasks: a bound on memory
  * however many threads send at a time. */
 #define PREFETCH_BUDGET (8u << 20)
@@ -97,7 +133,7 @@ size_t st_h_data(struct st_hctx *c, struct st_socket *s, bool send,
 		return n > 0 ? (size_t)n : 0;
 	}
 	if (len == 0) {
-		st_model_data(h->model, s, send, h->buf, 0, flags, orig_len,
+		model_data(c, s, send, h->buf, 0, flags, orig_len,
 			      peer, &who);
 		return 0;
 	}
@@ -138,7 +174,7 @@ size_t st_h_data(struct st_hctx *c, struct st_socket *s, bool send,
 			f |= ST_EVF_PART;
 		else
 			release_tracee(c, s);
-		st_model_data(h->model, s, send, bytes, (size_t)n, f,
+		model_data(c, s, send, bytes, (size_t)n, f,
 			      orig_len, peer, &who);
 		off += (size_t)n;
 	}
@@ -202,7 +238,7 @@ size_t st_h_data_iov(struct st_hctx *c, struct st_socket *s, bool send,
 					f |= ST_EVF_PART;
 				else
 					release_tracee(c, s);
-				st_model_data(h->model, s, send, land,
+				model_data(c, s, send, land,
 					      (size_t)n, f, orig_len, peer,
 					      &who);
 			}
@@ -214,7 +250,7 @@ gap:
 		st_model_gap(h->model, s, send, len - done,
 			     "iovec unreadable", peer, &who);
 	if (len == 0)
-		st_model_data(h->model, s, send, h->buf, 0, flags, orig_len,
+		model_data(c, s, send, h->buf, 0, flags, orig_len,
 			      peer, &who);
 	return plen;
 }

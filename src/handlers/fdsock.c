@@ -20,6 +20,8 @@ static void apply_info(struct st_socket *s, const struct st_sockinfo *in)
 		s->peer = in->peer;
 	if (in->peer_ino)
 		s->peer_ino = in->peer_ino;
+	if (in->udp_segment)
+		s->udp_segment = in->udp_segment;
 	if (in->listening) {
 		s->listening = true;
 		s->state = ST_SOCK_LISTENING;

@@ -45,6 +45,9 @@ struct st_task {
 	uint8_t *pre;
 	size_t pre_len, pre_cap;
 	uint64_t pre_addr;
+	/* UDP GSO or GRO: the message's bytes are datagrams of seg_size
+	 * (the last may be shorter); seg_fill of the current one are in */
+	size_t seg_size, seg_fill;
 };
 
 struct st_handler_opts {
@@ -61,6 +64,7 @@ struct st_handlers {
 	size_t bufsize;
 	uint8_t preview[4096];		/* first bytes of a call, for -s */
 	char text[4][512];		/* symbolic args of the current call */
+	char note[96];			/* the current call's note, made up */
 	unsigned warned_io_uring;
 	uint64_t bytes_copied;		/* read from tracee memory or files */
 	uint64_t receives_unstopped;	/* redundant receives, no exit stop */

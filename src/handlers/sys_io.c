@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <netinet/udp.h>
 #include <unistd.h>
 
 #include "handlers/handlers.h"
@@ -188,15 +189,95 @@ static bool io_prelude(struct st_hctx *c, struct st_socket *s, bool send,
 	return true;
 }
 
+/* A message's control data: the first cmsg of level and type with at
+ * least len bytes, copied to out; false when there is none. */
+static bool find_cmsg(struct st_hctx *c, const struct msghdr *mh, int level,
+		      int type, void *out, size_t len)
+{
+	uint8_t ctl[1024];
+	size_t n = mh->msg_controllen;
+	struct msghdr m = { 0 };
+	struct cmsghdr *cm;
+
+	if (!mh->msg_control || n < CMSG_LEN(0))
+		return false;
+	if (n > sizeof(ctl))
+		n = sizeof(ctl);	/* UDP's own come first, if at all */
+	if (st_mem_read_exact(c->task->tid,
+			      (uint64_t)(uintptr_t)mh->msg_control, ctl,
+			      n) < 0)
+		return false;
+	m.msg_control = ctl;
+	m.msg_controllen = n;
+	for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+		if (cm->cmsg_len < CMSG_LEN(0) ||
+		    (uint8_t *)cm + cm->cmsg_len > ctl + n)
+			break;
+		if (cm->cmsg_level == level && cm->cmsg_type == type &&
+		    cm->cmsg_len >= CMSG_LEN(len)) {
+			memcpy(out, CMSG_DATA(cm), len);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * UDP GSO and GRO: the datagram size one message's bytes are cut into.
+ * A send's UDP_SEGMENT cmsg (a u16), else the socket's option; a
+ * receive's UDP_GRO cmsg (an int), which the kernel adds when it handed
+ * over several datagrams at once.  0: one datagram, as usual.
+ */
+static size_t udp_segments(struct st_hctx *c, const struct st_socket *s,
+			   bool send, const struct msghdr *mh)
+{
+	uint16_t gso;
+	int gro;
+
+	if (s->proto != ST_PROTO_UDP)
+		return 0;
+	if (send)
+		return mh && find_cmsg(c, mh, SOL_UDP, UDP_SEGMENT, &gso,
+				       sizeof(gso)) ? gso : s->udp_segment;
+	return mh && find_cmsg(c, mh, SOL_UDP, UDP_GRO, &gro, sizeof(gro)) &&
+	       gro > 0 ? (size_t)gro : 0;
+}
+
+/* Starts cutting this call's (or message's) bytes into datagrams. */
+static void segments_begin(struct st_hctx *c, const struct st_socket *s,
+			   bool send, const struct msghdr *mh, size_t len,
+			   bool note)
+{
+	size_t seg = udp_segments(c, s, send, mh);
+
+	c->task->seg_size = seg;
+	c->task->seg_fill = 0;
+	if (note && seg && len > seg) {
+		snprintf(c->h->note, sizeof(c->h->note),
+			 "%s: %zu datagrams of %zu bytes",
+			 send ? "UDP_SEGMENT" : "UDP_GRO", (len + seg - 1) / seg,
+			 seg);
+		c->task->call.note = c->h->note;
+	}
+}
+
+static void segments_end(struct st_hctx *c)
+{
+	c->task->seg_size = c->task->seg_fill = 0;
+}
+
 static void exit_plain(struct st_hctx *c, const struct io_kind *k,
 		       struct st_socket *s)
 {
 	size_t ret = (size_t)c->task->call.ret;
 	size_t plen = 0;
 
-	if (io_prelude(c, s, k->send, ret))
+	if (io_prelude(c, s, k->send, ret)) {
+		segments_begin(c, s, k->send, NULL, ret, true);
 		plen = st_h_data(c, s, k->send, c->stop->args[1], ret,
 				 io_flags(0, s), 0, NULL, true);
+		segments_end(c);
+	}
 	if (c->task->call.err)
 		st_h_arg_hex(c, 1, c->stop->args[1]);
 	else
@@ -212,10 +293,13 @@ static void exit_vec(struct st_hctx *c, const struct io_kind *k,
 	size_t ret = (size_t)c->task->call.ret;
 	size_t plen = 0;
 
-	if (io_prelude(c, s, k->send, ret))
+	if (io_prelude(c, s, k->send, ret)) {
+		segments_begin(c, s, k->send, NULL, ret, true);
 		plen = st_h_data_iov(c, s, k->send, c->stop->args[1],
 				     c->stop->args[2], ret, io_flags(0, s), 0,
 				     NULL, true);
+		segments_end(c);
+	}
 	if (c->task->call.err)
 		st_h_arg_hex(c, 1, c->stop->args[1]);
 	else
@@ -268,8 +352,10 @@ static void exit_addr(struct st_hctx *c, const struct io_kind *k,
 		st_model_gap(c->h->model, s, false, ret,
 			     "discarded with MSG_TRUNC", NULL, &who);
 	} else if (io_prelude(c, s, k->send, ret)) {
+		segments_begin(c, s, k->send, NULL, take, true);
 		plen = st_h_data(c, s, k->send, c->stop->args[1], take, evf,
 				 ret, have_peer ? &peer : NULL, true);
+		segments_end(c);
 	}
 	if (c->task->call.err)
 		st_h_arg_hex(c, 1, c->stop->args[1]);
@@ -360,8 +446,12 @@ static size_t msg_data(struct st_hctx *c, struct st_socket *s, bool send,
 	}
 	if (send)
 		learn_local(c, s);
-	return st_h_data_iov(c, s, send, iov, mh->msg_iovlen, take, evf, orig,
-			     have_peer ? &peer : NULL, preview);
+	/* the note is the line's: for the message it shows */
+	segments_begin(c, s, send, mh, take, preview);
+	total = st_h_data_iov(c, s, send, iov, mh->msg_iovlen, take, evf, orig,
+			      have_peer ? &peer : NULL, preview);
+	segments_end(c);
+	return total;
 }
 
 static void exit_msg(struct st_hctx *c, const struct io_kind *k,

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -359,6 +360,21 @@ static void sockopt_value(struct st_hctx *c, int level, int name,
 	}
 }
 
+/* setsockopt(SOL_UDP, UDP_SEGMENT, [n]): the socket's sends are cut into
+ * datagrams of n bytes from now on (0: no more). */
+static void udp_segment_set(struct st_hctx *c, struct st_socket *s)
+{
+	int v;
+
+	if (!s || c->task->call.err || c->stop->args[1] != SOL_UDP ||
+	    c->stop->args[2] != UDP_SEGMENT ||
+	    (uint32_t)c->stop->args[4] < sizeof(v) ||
+	    st_mem_read_exact(c->task->tid, c->stop->args[3], &v,
+			      sizeof(v)) < 0 || v < 0)
+		return;
+	s->udp_segment = (unsigned)v;
+}
+
 /* setsockopt/getsockopt: level and name by name, the value decoded at
  * exit where it has a common shape (getsockopt's once written; text
  * slots are filled at exit, when no other task's call comes between). */
@@ -400,6 +416,7 @@ void st_sys_sockopt_exit(struct st_hctx *c)
 	if (!strcmp(c->task->call.name, "setsockopt")) {
 		sockopt_value(c, (int)c->stop->args[1], (int)c->stop->args[2],
 			      c->stop->args[3], (uint32_t)c->stop->args[4]);
+		udp_segment_set(c, s);
 	} else if (!c->task->call.err &&
 		   st_mem_read_exact(c->task->tid, c->stop->args[4], &len,
 				     sizeof(len)) == 0) {

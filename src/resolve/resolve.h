@@ -64,6 +64,7 @@ struct st_sockinfo {
 					 * TCP_LISTEN, TCP_CLOSE...); 0 if
 					 * unknown */
 	uint64_t ino;			/* inode of the socket */
+	unsigned udp_segment;		/* UDP: its UDP_SEGMENT (GSO) size */
 	uint64_t peer_ino;		/* AF_UNIX: the peer's inode
 					 * (sock_diag), else 0 */
 };

@@ -20,6 +20,7 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 
 #include "resolve/resolve_internal.h"
 
@@ -276,6 +277,14 @@ static int info_from_copy(pid_t pid, int s, struct st_sockinfo *out)
 	/* ENOTCONN leaves the peer AF_UNSPEC */
 	get_name(s, true, &out->peer);
 	out->state = guess_state(s, out);
+	if (out->protocol == IPPROTO_UDP) {
+		int v = 0;
+		socklen_t len = sizeof(v);
+
+		if (getsockopt(s, SOL_UDP, UDP_SEGMENT, &v, &len) == 0 &&
+		    v > 0)
+			out->udp_segment = (unsigned)v;
+	}
 	if (out->family == AF_UNIX && out->peer.family != AF_UNSPEC)
 		unix_peer_ino(pid, s, out);
 	return 0;

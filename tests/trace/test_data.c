@@ -1,7 +1,8 @@
 /*
  * Data paths beyond read and write: sendfile read back from the file,
- * payloads from any offset of a page, splice reported as a gap, MSG_TRUNC and MSG_OOB marked, and memory that
- * does not grow with the length of a stream.
+ * payloads from any offset of a page, splice's unseen bytes as a gap,
+ * MSG_TRUNC and MSG_OOB marked, UDP GSO and GRO cut into datagrams, and
+ * memory that does not grow with the length of a stream.
  */
 #include <criterion/criterion.h>
 #include <glob.h>
@@ -282,5 +283,86 @@ Test(data, memory_does_not_grow_with_the_stream, .timeout = 180)
 	cr_assert_lt(big, 32 * 1024 + slack, "peak RSS %ld KiB", big);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", d1, d2);
 	cr_assert_eq(st_run(rm, &r), 0);
+	st_run_free(&r);
+}
+
+/* The Python pieces of the UDP GSO/GRO tests: a sender that cuts with a
+ * UDP_SEGMENT cmsg, then with the socket option, then not at all. */
+#define PY_GSO_SEND \
+	"import socket, struct, sys\n" \
+	"def send(tx, dst):\n" \
+	"    tx.sendmsg([b'a' * 1500, b'b' * 2000],\n" \
+	"               [(17, 103, struct.pack('H', 1000))], 0, dst)\n" \
+	"    tx.setsockopt(17, 103, 800); tx.sendto(b'c' * 2400, dst)\n" \
+	"    tx.setsockopt(17, 103, 0); tx.sendto(b'd' * 2400, dst)\n"
+
+/*
+ * UDP GSO: one send the kernel cuts into datagrams of the segment size
+ * is recorded as those datagrams, as the receiver gets them.  UDP GRO:
+ * one receive of datagrams the kernel handed over together (the UDP_GRO
+ * cmsg gives their size) is recorded as those datagrams again.
+ */
+Test(data, udp_gso_and_gro_are_datagrams, .timeout = 60)
+{
+	const char *dir = st_tmpfile(".gso");
+	char cmd[8192];
+	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	struct st_run r;
+
+	snprintf(cmd, sizeof(cmd),
+		"set -e; mkdir -p %s; cd %s\n"
+		"cat > both.py <<'EOF'\n" PY_GSO_SEND
+		"rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"rx.bind(('127.0.0.1', 0)); rx.settimeout(5)\n"
+		"send(socket.socket(socket.AF_INET, socket.SOCK_DGRAM),\n"
+		"     rx.getsockname())\n"
+		"print('received', *[len(rx.recv(65536)) for i in range(8)])\n"
+		"EOF\n"
+		"cat > tx.py <<'EOF'\n" PY_GSO_SEND
+		"send(socket.socket(socket.AF_INET, socket.SOCK_DGRAM),\n"
+		"     ('127.0.0.1', int(sys.argv[1])))\n"
+		"EOF\n"
+		"cat > rx.py <<'EOF'\n"
+		"import socket, struct\n"
+		"rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"rx.bind(('127.0.0.1', 0)); rx.settimeout(20)\n"
+		"rx.setsockopt(17, 104, 1)\n"
+		"open('port.tmp', 'w').write(str(rx.getsockname()[1]))\n"
+		"__import__('os').rename('port.tmp', 'port')\n"
+		"got = []; n = 0\n"
+		"while n < 8300:\n"
+		"    d, anc, fl, a = rx.recvmsg(65536, 1024); n += len(d)\n"
+		"    seg = [struct.unpack('i', c[2][:4])[0] for c in anc\n"
+		"           if c[0] == 17 and c[1] == 104]\n"
+		"    got.append('%%d/%%d' %% (len(d), seg[0] if seg else 0))\n"
+		"print('got', *got)\n"
+		"EOF\n"
+		"%s -w send.pcap -o send.txt -- python3 both.py\n"
+		/* the receive without an address is a conversation of its
+		 * own, with a stand-in 0.0.0.0 */
+		"echo sent $(tshark -r send.pcap -Y 'ip.src==127.0.0.1' -T fields"
+		" -e data.len)\n"
+		"grep -c 'UDP_SEGMENT: 4 datagrams of 1000 bytes' send.txt\n"
+		"grep -c 'UDP_SEGMENT: 3 datagrams of 800 bytes' send.txt\n"
+		"%s -w recv.pcap -o recv.txt -- python3 rx.py & t=$!\n"
+		"for i in $(seq 200); do test -e port && break; sleep 0.1; done\n"
+		"python3 tx.py $(cat port); wait $t\n"
+		"echo recorded $(tshark -r recv.pcap -T fields -e data.len)\n"
+		"grep -c 'UDP_GRO: 4 datagrams of 1000 bytes' recv.txt\n",
+		dir, dir, SOCKTAP, SOCKTAP);
+	cr_assert_eq(st_run(sh, &r), 0);
+	cr_assert_eq(r.status, 0, "%s\n%s", r.out, r.err);
+	cr_assert_str_eq(r.out,
+		/* the receiver's datagrams, and the sender's as recorded */
+		"received 1000 1000 1000 500 800 800 800 2400\n"
+		"sent 1000 1000 1000 500 800 800 800 2400\n"
+		"1\n1\n"
+		/* what recvmsg got at once, and the datagrams recorded */
+		"got 3500/1000 2400/800 2400/0\n"
+		"recorded 1000 1000 1000 500 800 800 800 2400\n1\n",
+		"%s\n%s", r.out, r.err);
+	st_run_free(&r);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(st_run(sh, &r), 0);
 	st_run_free(&r);
 }
