@@ -88,21 +88,36 @@ static void on_stop_signal(int sig, siginfo_t *si, void *uc)
 	st_tracer_request_stop(sig, si && si->si_code == SI_KERNEL);
 }
 
-/* Before the tracer starts: a Ctrl-C while the threads of a busy
- * process are being seized, or before a command runs, is a stop request
- * like any other (the command's exec resets the handlers). */
-static void install_stop_signals(void)
+/*
+ * Before the tracer starts: a Ctrl-C while the threads of a busy process
+ * are being seized, or before a command runs, is a stop request like any
+ * other.  *ignored: those socktap was started with ignored, which the
+ * command starts with ignored too, as it would without socktap.  SIGHUP
+ * ignored (nohup) stays ignored by socktap as well: both are to outlive
+ * the terminal.  SIGINT or SIGTERM sent to socktap is a request to it
+ * even so (a background job has SIGINT ignored, and kill -INT of it
+ * must still stop the trace).
+ */
+static void install_stop_signals(sigset_t *ignored)
 {
-	struct sigaction sa;
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_stop_signal;
 	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
 	/* no SA_RESTART: waitpid must return to notice the request */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(ignored);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN) {
+			sigaddset(ignored, sigs[i]);
+			if (sigs[i] == SIGHUP)
+				continue;
+		}
+		sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 static double tv_s(const struct timeval *tv)
@@ -299,7 +314,7 @@ int main(int argc, char **argv)
 	else
 		st_resolve_shared_sockets(app.opt.pids, app.opt.npids,
 					  hold_outside, app.model);
-	install_stop_signals();
+	install_stop_signals(&topts.ignored);
 	rc = st_tracer_start(&topts, &hooks, &tracer, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "socktap: %s\n", err);

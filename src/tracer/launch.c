@@ -143,6 +143,21 @@ static int install_filter(struct st_tracer *t, const struct st_fdset *set)
 	return rc;
 }
 
+/*
+ * The stop signals go back at once to what the command would have had
+ * without socktap (ignored, or the default): exec would reset socktap's
+ * handlers, but a signal passed on to the command before its exec must
+ * not be taken for a stop request of the child's own.
+ */
+static void command_stop_signals(const struct st_tracer *t)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], sigismember(&t->child_ignored, sigs[i]) == 1
+					? SIG_IGN : SIG_DFL);
+}
+
 /* In the child: stopped until seized, then filter, then exec. */
 static void __attribute__((noreturn))
 child_exec(struct st_tracer *t, char *const *argv, int errfd,
@@ -150,6 +165,7 @@ child_exec(struct st_tracer *t, char *const *argv, int errfd,
 {
 	int err;
 
+	command_stop_signals(t);
 	if (t->stdout_to_stderr && dup2(2, 1) < 0)
 		goto fail;
 	if (kill(getpid(), SIGSTOP) < 0)
@@ -412,6 +428,7 @@ int st_tracer_start(const struct st_tracer_opts *opts,
 	t->attach_mode = opts->npids > 0;
 	t->seccomp = !t->attach_mode && opts->seccomp;
 	t->stdout_to_stderr = opts->stdout_to_stderr;
+	t->child_ignored = opts->ignored;
 	t->fd_filter = t->seccomp && opts->fd_filter && ST_ARCH_CAN_INJECT &&
 		       hooks->nfd_nrs > 0;
 	bitmap_init(t);

@@ -6,6 +6,7 @@
 #ifndef SOCKTAP_TRACER_H
 #define SOCKTAP_TRACER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -84,6 +85,10 @@ struct st_tracer_opts {
 	bool stdout_to_stderr;	/* our stdout carries a capture: the
 				 * command's stdout goes to stderr */
 	char *const *argv;	/* launch: the command */
+	sigset_t ignored;	/* launch: of SIGINT, SIGTERM, SIGHUP, those
+				 * the command starts with ignored (as
+				 * socktap was started); the others it
+				 * starts with the default action */
 	const pid_t *pids;	/* attach: the processes */
 	size_t npids;
 };

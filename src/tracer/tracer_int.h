@@ -42,6 +42,7 @@ struct st_tracer {
 	int main_status;	/* shell convention */
 	bool main_done;
 	int exec_errpipe;	/* launch: errno of a failed execve */
+	sigset_t child_ignored;	/* st_tracer_opts.ignored */
 	char exec_path[4096];
 	struct st_thread *threads[ST_THREAD_BUCKETS];
 	size_t nthreads;

@@ -191,3 +191,33 @@ Test(stop, second_request_kills_at_once, .timeout = 90)
 	st_run_free(&r);
 	remove_dir(dir);
 }
+
+/* The command starts with the stop signals as it would without socktap:
+ * ignored when socktap was started with them ignored (SIGINT in a
+ * background job, SIGHUP under nohup), else the default.  Under nohup,
+ * socktap itself outlives a hangup too. */
+Test(stop, command_inherits_ignored_signals, .timeout = 60)
+{
+	const char *dir = st_tmpfile(".stopn");
+	char cmd[4096];
+	struct st_run r;
+
+	snprintf(cmd, sizeof(cmd),
+		"set -e; mkdir -p %s; cd %s\n"
+		"show='import signal as s; print(*[int(s.getsignal(n) == s.SIG_IGN)"
+		" for n in (s.SIGINT, s.SIGTERM, s.SIGHUP)])'\n"
+		"echo fg $(%s -q -- python3 -c \"$show\" 2>/dev/null)\n"
+		"%s -q -- python3 -c \"$show\" > bg.txt 2>/dev/null & wait $!\n"
+		"echo bg $(cat bg.txt)\n"
+		"nohup %s -q -- python3 -c \"$show\" > nohup.txt 2>/dev/null\n"
+		"echo nohup $(cat nohup.txt)\n"
+		"nohup %s -q -- sleep 1.5 > /dev/null 2>&1 & t=$!\n"
+		"sleep 0.5; kill -HUP $t; st=0; wait $t || st=$?\n"
+		"echo hangup $st\n", dir, dir, ST_BIN, ST_BIN, ST_BIN, ST_BIN);
+	run_script(cmd, &r);
+	cr_assert_eq(r.status, 0, "%s\n%s", r.out, r.err);
+	cr_assert_str_eq(r.out, "fg 0 0 0\nbg 1 0 0\nnohup 0 0 1\nhangup 0\n",
+			 "%s\n%s", r.out, r.err);
+	st_run_free(&r);
+	remove_dir(dir);
+}
