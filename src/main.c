@@ -100,7 +100,6 @@ static void on_stop_signal(int sig, siginfo_t *si, void *uc)
  */
 static void install_stop_signals(sigset_t *ignored)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa, old;
 
 	memset(&sa, 0, sizeof(sa));
@@ -109,14 +108,14 @@ static void install_stop_signals(sigset_t *ignored)
 	sigemptyset(&sa.sa_mask);
 	/* no SA_RESTART: waitpid must return to notice the request */
 	sigemptyset(ignored);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		if (sigaction(sigs[i], NULL, &old) == 0 &&
+	for (const int *sig = st_tracer_stop_signals; *sig; sig++) {
+		if (sigaction(*sig, NULL, &old) == 0 &&
 		    old.sa_handler == SIG_IGN) {
-			sigaddset(ignored, sigs[i]);
-			if (sigs[i] == SIGHUP)
+			sigaddset(ignored, *sig);
+			if (*sig == SIGHUP)
 				continue;
 		}
-		sigaction(sigs[i], &sa, NULL);
+		sigaction(*sig, &sa, NULL);
 	}
 }
 

@@ -151,11 +151,9 @@ static int install_filter(struct st_tracer *t, const struct st_fdset *set)
  */
 static void command_stop_signals(const struct st_tracer *t)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], sigismember(&t->child_ignored, sigs[i]) == 1
-					? SIG_IGN : SIG_DFL);
+	for (const int *sig = st_tracer_stop_signals; *sig; sig++)
+		signal(*sig, sigismember(&t->child_ignored, *sig) == 1
+				     ? SIG_IGN : SIG_DFL);
 }
 
 /* In the child: stopped until seized, then filter, then exec. */

@@ -18,6 +18,8 @@
 #include "arch/arch.h"
 #include "tracer/tracer_int.h"
 
+const int st_tracer_stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, 0 };
+
 volatile sig_atomic_t st_tracer_stop_signal;
 volatile sig_atomic_t st_tracer_stop_requests;
 volatile sig_atomic_t st_tracer_stop_from_terminal;

@@ -85,7 +85,7 @@ struct st_tracer_opts {
 	bool stdout_to_stderr;	/* our stdout carries a capture: the
 				 * command's stdout goes to stderr */
 	char *const *argv;	/* launch: the command */
-	sigset_t ignored;	/* launch: of SIGINT, SIGTERM, SIGHUP, those
+	sigset_t ignored;	/* launch: of st_tracer_stop_signals, those
 				 * the command starts with ignored (as
 				 * socktap was started); the others it
 				 * starts with the default action */
@@ -113,6 +113,9 @@ int st_tracer_run(struct st_tracer *t, int *status);
  * ST_STOP_GRACE_MS or at a second request.
  */
 #define ST_STOP_GRACE_MS 3000
+/* The signals that ask for a stop: SIGINT, SIGTERM, SIGHUP, SIGQUIT (as
+ * strace takes them); 0-terminated. */
+extern const int st_tracer_stop_signals[];
 #define ST_STOP_GRACE_TEXT "3 s"
 void st_tracer_request_stop(int signo, bool from_terminal);
 void st_tracer_free(struct st_tracer *t);

@@ -77,31 +77,38 @@ static void remove_dir(const char *dir)
 
 /* kill(1) to socktap alone: the command gets the same signal, once, and
  * its goodbye is in the trace; socktap's status is the command's. */
-Test(stop, signal_is_passed_to_the_command, .timeout = 90)
+static void passed_on(const char *sig)
 {
 	const char *dir = st_tmpfile(".stop");
 	char cmd[8192];
 	struct st_run r;
 
 	snprintf(cmd, sizeof(cmd), SETUP
-		"%s -o trace.txt -- python3 cli.py $(cat port) SIGTERM "
+		"%s -o trace.txt -- python3 cli.py $(cat port) SIG%s "
 		"2>err.txt & t=$!\n"
 		WAIT_READY
-		"kill -TERM $t; st=0; wait $t || st=$?\n"
+		"kill -%s $t; st=0; wait $t || st=$?\n"
 		"wait $srv\n"
 		"echo \"status $st signals $(cat n.txt)\"\n"
 		"cat srv.out\n"
 		"grep -cF '\"bye after 1 signals' trace.txt\n"
 		"grep -c ' FIN by A ' trace.txt\n"
 		"grep -c 'still running' err.txt || true\n",
-		dir, dir, ST_BIN);
+		dir, dir, ST_BIN, sig, sig);
 	run_script(cmd, &r);
-	cr_assert_eq(r.status, 0, "%s\n%s", r.out, r.err);
+	cr_assert_eq(r.status, 0, "%s: %s\n%s", sig, r.out, r.err);
 	cr_assert_str_eq(r.out, "status 5 signals 1\n"
 			 "hello\nbye after 1 signals\n"
-			 "1\n1\n0\n", "%s\n%s", r.out, r.err);
+			 "1\n1\n0\n", "%s: %s\n%s", sig, r.out, r.err);
 	st_run_free(&r);
 	remove_dir(dir);
+}
+
+Test(stop, signal_is_passed_to_the_command, .timeout = 90)
+{
+	passed_on("TERM");
+	passed_on("QUIT");
+	passed_on("HUP");
 }
 
 /* Ctrl-C in a real terminal (tmux): the terminal signals the command
