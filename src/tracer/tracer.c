@@ -118,8 +118,8 @@ void st_tracer_request_stop(int signo, bool from_terminal)
 static void resume(struct st_tracer *t, struct st_thread *th, int sig)
 {
 	/* without the filter every syscall must be stopped at */
-	int req = (!t->seccomp || th->want_exit) ? PTRACE_SYSCALL
-						 : PTRACE_CONT;
+	int req = (!t->seccomp || th->want_exit || th->every_stop)
+			  ? PTRACE_SYSCALL : PTRACE_CONT;
 
 	ptrace(req, th->tid, 0, (long)sig);	/* ESRCH: it died; fine */
 }
@@ -182,6 +182,16 @@ static void warn(struct st_tracer *t, pid_t tid, const char *text)
  * New socket fds seen at this exit: grow the process's read/write filter
  * before the thread runs on.  Returns false when the thread died.
  */
+/* Every thread of process tgid stops at every syscall from its next
+ * resume on (its children inherit it: new_task). */
+static void every_stop(struct st_tracer *t, pid_t tgid)
+{
+	for (unsigned b = 0; b < ST_THREAD_BUCKETS; b++)
+		for (struct st_thread *th = t->threads[b]; th; th = th->next)
+			if (th->tgid == tgid)
+				th->every_stop = true;
+}
+
 static bool apply_watches(struct st_tracer *t, struct st_thread *th)
 {
 	struct st_fdset *set = st_fdset_get(t, th->tgid, true);
@@ -217,10 +227,19 @@ static bool apply_watches(struct st_tracer *t, struct st_thread *th)
 		t->stats.filters_injected++;
 		return true;
 	}
+	/*
+	 * Typically EACCES: the process dropped CAP_SYS_ADMIN (a daemon
+	 * started as root that changed user), and a filter needs it or
+	 * no_new_privs, which socktap will not impose.  Its new sockets'
+	 * reads and writes would go unseen: from now on every syscall of
+	 * the process stops, as in attach mode.
+	 */
 	t->stats.filter_failures++;
+	set->all = true;
+	every_stop(t, th->tgid);
 	snprintf(msg, sizeof(msg), "could not extend the seccomp filter (%s): "
-		 "reads and writes on new sockets of this process may be "
-		 "missed; run with --no-fd-filter", strerror(-rc));
+		 "every system call of this process stops from now on (slower)",
+		 strerror(-rc));
 	warn(t, th->tid, msg);
 	return true;
 }
@@ -238,6 +257,7 @@ static void handle_syscall(struct st_tracer *t, struct st_thread *th,
 	 * here: one ptrace request fewer for each. */
 	if (th->exit_unwanted) {
 		th->exit_unwanted = false;
+		th->in_call = false;
 		if (!th->nwatch && !th->watch_overflow) {
 			t->stats.stops_exit++;
 			t->stats.exits_unasked++;
@@ -260,6 +280,7 @@ static void handle_syscall(struct st_tracer *t, struct st_thread *th,
 		else
 			t->stats.stops_entry++;
 		th->want_exit = false;
+		th->in_call = info.op == PTRACE_SYSCALL_INFO_ENTRY;
 		if (info.arch != ST_AUDIT_ARCH ||
 		    (ST_SYSCALL_FOREIGN_BIT &&
 		     ((unsigned long)nr & ST_SYSCALL_FOREIGN_BIT))) {
@@ -284,7 +305,8 @@ static void handle_syscall(struct st_tracer *t, struct st_thread *th,
 		else
 			t->stats.entries_skipped++;
 		/* what resume() asks for: PTRACE_SYSCALL stops at the exit */
-		th->exit_unwanted = !th->want_exit && !t->seccomp;
+		th->exit_unwanted = !th->want_exit &&
+				    (!t->seccomp || th->every_stop);
 		resume(t, th, 0);
 		if (th->want_exit && t->hooks.on_running)
 			t->hooks.on_running(t->hooks.arg, st);
@@ -292,6 +314,7 @@ static void handle_syscall(struct st_tracer *t, struct st_thread *th,
 	}
 	if (info.op == PTRACE_SYSCALL_INFO_EXIT) {
 		t->stats.stops_exit++;
+		th->in_call = false;
 		if (th->want_exit) {
 			th->want_exit = false;
 			st->exiting = true;
@@ -354,6 +377,7 @@ static void new_task(struct st_tracer *t, struct st_thread *parent, int event)
 			return;
 	}
 	child->tgid = ctgid;
+	child->every_stop = parent->every_stop;
 	if (ctgid != parent->tgid) {
 		st_cputime_begin(t, ctgid, true);
 		if (t->fd_filter)
@@ -440,6 +464,10 @@ static void handle_stop(struct st_tracer *t, struct st_thread *th, int status,
 	case PTRACE_EVENT_SECCOMP:
 		if (t->stopping && t->attach_mode)
 			return detach(t, th, 0);
+		/* every stop: the filter's stop of a call whose entry stop
+		 * came first and was handled */
+		if (th->in_call)
+			return resume(t, th, 0);
 		return handle_syscall(t, th, ts);
 	case PTRACE_EVENT_FORK:
 	case PTRACE_EVENT_VFORK:

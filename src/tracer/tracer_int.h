@@ -18,6 +18,10 @@ struct st_thread {
 	bool foreign_warned;
 	bool released;		/* resumed early at this exit (release) */
 	bool exit_unwanted;	/* the next syscall stop is an exit we skip */
+	bool every_stop;	/* its process's filter could not grow: it
+				 * stops at every syscall (PTRACE_SYSCALL) */
+	bool in_call;		/* an entry stop was seen; the seccomp stop
+				 * of the same call may follow */
 	struct st_tracer *tracer;
 	struct st_stop pending;	/* the entry being waited on */
 	struct {

@@ -445,3 +445,50 @@ Test(faults, send_buffer_unmapped_mid_call, .timeout = 60)
 	unlink(json);
 	unlink(pcap);
 }
+
+/*
+ * A daemon started as root that changes user loses CAP_SYS_ADMIN, and
+ * with it the right to add seccomp filters (socktap does not impose
+ * no_new_privs on it).  Its new sockets could not join the filter: their
+ * reads and writes must still be recorded, every syscall of that process
+ * stopping from then on.  Before, nginx's workers lost the requests and
+ * response headers of most connections this way.
+ */
+Test(faults, process_that_drops_root_keeps_its_data_recorded, .timeout = 60)
+{
+	const char *dir = st_tmpfile(".drop");
+	char cmd[4096];
+	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	struct st_run r;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root: without it socktap's filter comes "
+			     "with no_new_privs and can always grow");
+	snprintf(cmd, sizeof(cmd),
+		"set -e; mkdir -p %s; cd %s\n"
+		"%s -n 1 > srv.txt & srv=$!\n"
+		"for i in $(seq 100); do grep -q PORT srv.txt && break; "
+		"sleep 0.1; done\n"
+		"%s -q -o trace.txt --flows fl -- python3 -c '\n"
+		"import os, socket, sys, encodings.idna\n"
+		"os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+		"s = socket.create_connection((\"127.0.0.1\", int(sys.argv[1])))\n"
+		"for i in range(5):\n"
+		"    os.write(s.fileno(), b\"line %%d\\n\" %% i); got = b\"\"\n"
+		"    while len(got) < 7: got += os.read(s.fileno(), 100)\n"
+		"' $(awk '/PORT/ {print $2}' srv.txt)\n"
+		"wait $srv\n"
+		"cat fl/*.a2b fl/*.b2a\n"
+		"grep -c 'every system call of this process stops' trace.txt\n",
+		dir, dir, st_sample("st_echo_server"), ST_BIN);
+	cr_assert_eq(st_run(sh, &r), 0);
+	cr_assert_eq(r.status, 0, "%s\n%s", r.out, r.err);
+	cr_assert_str_eq(r.out,
+		"line 0\nline 1\nline 2\nline 3\nline 4\n"
+		"line 0\nline 1\nline 2\nline 3\nline 4\n1\n", "%s\n%s", r.out,
+		r.err);
+	st_run_free(&r);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(st_run(sh, &r), 0);
+	st_run_free(&r);
+}
