@@ -254,9 +254,9 @@ static void segments_begin(struct st_hctx *c, const struct st_socket *s,
 	c->task->seg_fill = 0;
 	if (note && seg && len > seg) {
 		snprintf(c->h->note, sizeof(c->h->note),
-			 "%s: %zu datagrams of %zu bytes",
+			 "%s: %zu datagrams of %zu byte%s",
 			 send ? "UDP_SEGMENT" : "UDP_GRO", (len + seg - 1) / seg,
-			 seg);
+			 seg, seg == 1 ? "" : "s");
 		c->task->call.note = c->h->note;
 	}
 }

@@ -1,14 +1,19 @@
 /*
  * A tracee that hands the kernel (and so socktap) bad arguments: short and
  * huge sockaddr lengths, huge iovec counts, iovecs and msghdrs pointing at
- * unmapped memory, and terminal escapes in its data.  Every call must
+ * unmapped memory, UDP segmentation cmsgs the kernel refuses or takes to
+ * the extreme, splices that fail, and terminal escapes in its data.
+ * Every call must
  * behave exactly as untraced; socktap must neither crash nor print the
  * escapes raw.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -23,6 +28,59 @@ static int check(const char *what, long ret, int want_errno)
 		return 1;
 	}
 	return 0;
+}
+
+/* sendmsg with UDP_SEGMENT: 1-byte datagrams, and a cmsg whose length
+ * runs past the control buffer (EINVAL). */
+static int udp_segments(int s, struct sockaddr_in *to)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec one = { (char *)"abc", 3 };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	uint16_t seg = 1;
+	int bad = 0;
+
+	memset(&ctl, 0, sizeof(ctl));
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = to;
+	mh.msg_namelen = sizeof(*to);
+	mh.msg_iov = &one;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+	bad += check("sendmsg 1-byte segments", sendmsg(s, &mh, 0), 0);
+	cm->cmsg_len = 5000;
+	bad += check("sendmsg cmsg past the buffer", sendmsg(s, &mh, 0),
+		     EINVAL);
+	return bad;
+}
+
+/* splice from an empty pipe, between two sockets, and a good one. */
+static int splices(int s, int t)
+{
+	int pp[2], bad = 0;
+
+	if (pipe(pp) < 0)
+		return 1;
+	bad += check("splice empty pipe", splice(pp[0], NULL, s, NULL, 100,
+						 SPLICE_F_NONBLOCK), EAGAIN);
+	bad += check("splice socket to socket",
+		     splice(t, NULL, s, NULL, 10, SPLICE_F_NONBLOCK), EINVAL);
+	bad += check("pipe write", write(pp[1], "pipe", 4), 0);
+	bad += check("splice pipe to socket",
+		     splice(pp[0], NULL, s, NULL, 100, 0), 0);
+	close(pp[0]);
+	close(pp[1]);
+	return bad;
 }
 
 int main(void)
@@ -86,6 +144,8 @@ int main(void)
 		     sendto(v, "\033[31mred\r\n", 10, 0, (struct sockaddr *)&a,
 			    sizeof(a)), 0);
 	bad += check("recv escapes", recv(u, buf, sizeof(buf), 0), 0);
+	bad += udp_segments(v, &a);
+	bad += splices(sp[0], sp[1]);
 	printf(bad ? "FAILED %d\n" : "OK\n", bad);
 	return bad ? 1 : 0;
 }
