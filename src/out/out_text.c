@@ -239,12 +239,13 @@ void st_text_on_call(void *priv, const struct st_call *call)
 		o->error = -EIO;
 }
 
+/* In the trace, where it happened, and on stderr, where the user looks
+ * (as strace's own messages go to stderr whatever -o says). */
 void st_text_warning(void *priv, const char *text)
 {
 	struct st_text_out *o = priv;
 
-	if (o && o->f)
+	if (o && o->f && o->f != stderr)
 		fprintf(o->f, "socktap: warning: %s\n", text);
-	else
-		fprintf(stderr, "socktap: warning: %s\n", text);
+	fprintf(stderr, "socktap: warning: %s\n", text);
 }

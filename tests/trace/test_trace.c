@@ -934,6 +934,25 @@ Test(trace, io_uring_warning, .timeout = 60)
 	cr_assert(strstr(r.err, "socktap: warning: ") &&
 		  strstr(r.err, "io_uring"), "%s", r.err);
 	st_run_free(&r);
+	/* with the trace in a file: there too, and on stderr all the same,
+	 * where the user looks */
+	{
+		const char *tf = st_tmpfile(".txt");
+		char *t;
+		char *with_o[] = { SOCKTAP, "-o", (char *)tf, "--", argv[3],
+				   argv[4], argv[5], NULL };
+
+		cr_assert_eq(st_run(with_o, &r), 0);
+		cr_assert_eq(r.status, 0, "%s", r.err);
+		cr_assert(strstr(r.err, "socktap: warning: ") &&
+			  strstr(r.err, "io_uring"), "stderr: %s", r.err);
+		t = st_slurp(tf, NULL);
+		cr_assert(t && strstr(t, "socktap: warning: ") &&
+			  strstr(t, "io_uring"), "the trace: %s", t);
+		free(t);
+		st_run_free(&r);
+		unlink(tf);
+	}
 }
 
 /* A forking server and eight client threads, each connection its own. */
