@@ -189,36 +189,54 @@ static bool io_prelude(struct st_hctx *c, struct st_socket *s, bool send,
 	return true;
 }
 
+/* A message's control data, at most size bytes of it copied from the
+ * tracee into ctl, and m made to describe the copy; false when there is
+ * none or it cannot be read. */
+static bool read_control(struct st_hctx *c, const struct msghdr *mh,
+			 uint8_t *ctl, size_t size, struct msghdr *m)
+{
+	size_t n = mh->msg_controllen < size ? mh->msg_controllen : size;
+
+	memset(m, 0, sizeof(*m));
+	if (!mh->msg_control || n < CMSG_LEN(0) ||
+	    st_mem_read_exact(c->task->tid,
+			      (uint64_t)(uintptr_t)mh->msg_control, ctl,
+			      n) < 0)
+		return false;
+	m->msg_control = ctl;
+	m->msg_controllen = n;
+	return true;
+}
+
+/* The cmsg after cm in the copy m describes (NULL: its first), whole;
+ * NULL at the end, or at one that runs past the copy. */
+static struct cmsghdr *next_cmsg(struct msghdr *m, struct cmsghdr *cm)
+{
+	cm = cm ? CMSG_NXTHDR(m, cm) : CMSG_FIRSTHDR(m);
+	if (cm && (cm->cmsg_len < CMSG_LEN(0) ||
+		   (uint8_t *)cm + cm->cmsg_len >
+		   (uint8_t *)m->msg_control + m->msg_controllen))
+		return NULL;
+	return cm;
+}
+
 /* A message's control data: the first cmsg of level and type with at
  * least len bytes, copied to out; false when there is none. */
 static bool find_cmsg(struct st_hctx *c, const struct msghdr *mh, int level,
 		      int type, void *out, size_t len)
 {
-	uint8_t ctl[1024];
-	size_t n = mh->msg_controllen;
-	struct msghdr m = { 0 };
-	struct cmsghdr *cm;
+	uint8_t ctl[1024];	/* UDP's own come first, if at all */
+	struct msghdr m;
 
-	if (!mh->msg_control || n < CMSG_LEN(0))
+	if (!read_control(c, mh, ctl, sizeof(ctl), &m))
 		return false;
-	if (n > sizeof(ctl))
-		n = sizeof(ctl);	/* UDP's own come first, if at all */
-	if (st_mem_read_exact(c->task->tid,
-			      (uint64_t)(uintptr_t)mh->msg_control, ctl,
-			      n) < 0)
-		return false;
-	m.msg_control = ctl;
-	m.msg_controllen = n;
-	for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
-		if (cm->cmsg_len < CMSG_LEN(0) ||
-		    (uint8_t *)cm + cm->cmsg_len > ctl + n)
-			break;
+	for (struct cmsghdr *cm = next_cmsg(&m, NULL); cm;
+	     cm = next_cmsg(&m, cm))
 		if (cm->cmsg_level == level && cm->cmsg_type == type &&
 		    cm->cmsg_len >= CMSG_LEN(len)) {
 			memcpy(out, CMSG_DATA(cm), len);
 			return true;
 		}
-	}
 	return false;
 }
 
@@ -371,45 +389,44 @@ static void exit_addr(struct st_hctx *c, const struct io_kind *k,
 		st_h_arg_text(c, 4, "NULL");
 }
 
-/* Forgets the fds that arrive with SCM_RIGHTS: they resolve lazily. */
-static void scan_rights(struct st_hctx *c, const struct msghdr *mh)
+/* Forgets the fds that arrive with SCM_RIGHTS: they resolve lazily.
+ * Only Unix sockets carry them (one whose family is not known yet is
+ * looked at all the same); a UDP receive's control data, read for its
+ * GRO size, is not read twice. */
+static void scan_rights(struct st_hctx *c, const struct st_socket *s,
+			const struct msghdr *mh)
 {
-	size_t len = mh->msg_controllen;
+	size_t size = mh->msg_controllen < 65536 ? mh->msg_controllen : 65536;
+	struct msghdr m;
 	uint8_t *ctl;
-	struct msghdr m = { 0 };
-	struct cmsghdr *cm;
 
-	if (!mh->msg_control || len == 0)
+	if ((s->family != AF_UNIX && s->family != AF_UNSPEC) ||
+	    !mh->msg_control || size < CMSG_LEN(0))
 		return;
-	if (len > 65536)
-		len = 65536;
-	ctl = malloc(len);
+	ctl = malloc(size);
 	if (!ctl)
 		return;
-	if (st_mem_read_exact(c->task->tid, (uint64_t)(uintptr_t)mh->msg_control,
-			      ctl, len) == 0) {
-		m.msg_control = ctl;
-		m.msg_controllen = len;
-		for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
-			size_t n;
-			int *fds;
+	if (!read_control(c, mh, ctl, size, &m)) {
+		free(ctl);
+		return;
+	}
+	for (struct cmsghdr *cm = next_cmsg(&m, NULL); cm;
+	     cm = next_cmsg(&m, cm)) {
+		size_t n;
+		int *fds;
 
-			if (cm->cmsg_level != SOL_SOCKET ||
-			    cm->cmsg_type != SCM_RIGHTS ||
-			    cm->cmsg_len < CMSG_LEN(0) ||
-			    (uint8_t *)cm + cm->cmsg_len > ctl + len)
-				continue;
-			n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			fds = (int *)CMSG_DATA(cm);
-			for (size_t i = 0; i < n; i++) {
-				int fd;
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		fds = (int *)CMSG_DATA(cm);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
 
-				memcpy(&fd, &fds[i], sizeof(fd));
-				st_fdtable_forget(c->task->fdt, fd);
-				/* a socket arriving here must be watched now:
-				 * its reads would not stop otherwise */
-				st_h_fd_socket(c, fd);
-			}
+			memcpy(&fd, &fds[i], sizeof(fd));
+			st_fdtable_forget(c->task->fdt, fd);
+			/* a socket arriving here must be watched now: its
+			 * reads would not stop otherwise */
+			st_h_fd_socket(c, fd);
 		}
 	}
 	free(ctl);
@@ -477,7 +494,7 @@ static void exit_msg(struct st_hctx *c, const struct io_kind *k,
 	}
 	/* a peek installs the passed descriptors too */
 	if (!k->send && !c->task->call.err && !(flags & MSG_ERRQUEUE))
-		scan_rights(c, &mh);
+		scan_rights(c, s, &mh);
 	if (!k->send && not_taken(flags)) {
 		c->task->call.note = not_taken(flags);
 		return;
@@ -530,7 +547,7 @@ static void exit_mmsg(struct st_hctx *c, const struct io_kind *k,
 			break;
 		}
 		if (!k->send)
-			scan_rights(c, &mm.msg_hdr);
+			scan_rights(c, s, &mm.msg_hdr);
 		/* the line shows the first message's bytes, as sendmsg's
 		 * shows its message's */
 		plen = msg_data(c, s, k->send, &mm.msg_hdr, mm.msg_len, flags,

@@ -309,9 +309,9 @@ void st_sys_getname_exit(struct st_hctx *c)
 
 /* An option's value of len bytes at addr, as strace shows the common
  * ones: [int], a linger or timeval, peer credentials, a name; else the
- * address. */
-static void sockopt_value(struct st_hctx *c, int level, int name,
-			  uint64_t addr, uint32_t len)
+ * address.  True when it is an int, then in *ival. */
+static bool sockopt_value(struct st_hctx *c, int level, int name,
+			  uint64_t addr, uint32_t len, int *ival)
 {
 	char *text = st_h_text(c, 3);
 	union {
@@ -327,8 +327,9 @@ static void sockopt_value(struct st_hctx *c, int level, int name,
 	if (!addr || !len ||
 	    st_mem_read_exact(c->task->tid, addr, &v, n) < 0) {
 		st_h_arg_hex(c, 3, addr);
-		return;
+		return false;
 	}
+	*ival = v.i;
 	if ((level == IPPROTO_TCP && (name == TCP_CONGESTION ||
 				      name == TCP_ULP)) ||
 	    (level == SOL_SOCKET && name == SO_BINDTODEVICE)) {
@@ -358,19 +359,15 @@ static void sockopt_value(struct st_hctx *c, int level, int name,
 	} else {
 		st_h_arg_hex(c, 3, addr);
 	}
+	return len >= sizeof(int);
 }
 
-/* setsockopt(SOL_UDP, UDP_SEGMENT, [n]): the socket's sends are cut into
- * datagrams of n bytes from now on (0: no more). */
-static void udp_segment_set(struct st_hctx *c, struct st_socket *s)
+/* setsockopt(SOL_UDP, UDP_SEGMENT, [v]) went through: the socket's sends
+ * are cut into datagrams of v bytes from now on (0: no more). */
+static void udp_segment_set(struct st_hctx *c, struct st_socket *s, int v)
 {
-	int v;
-
 	if (!s || c->task->call.err || c->stop->args[1] != SOL_UDP ||
-	    c->stop->args[2] != UDP_SEGMENT ||
-	    (uint32_t)c->stop->args[4] < sizeof(v) ||
-	    st_mem_read_exact(c->task->tid, c->stop->args[3], &v,
-			      sizeof(v)) < 0 || v < 0)
+	    c->stop->args[2] != UDP_SEGMENT || v < 0)
 		return;
 	s->udp_segment = (unsigned)v;
 }
@@ -411,17 +408,18 @@ void st_sys_sockopt_exit(struct st_hctx *c)
 	struct st_socket *s = c->task->sock;
 	struct st_origin_info who;
 	uint32_t len;
-	int soerr = -1;
+	int soerr = -1, ival;
 
 	if (!strcmp(c->task->call.name, "setsockopt")) {
-		sockopt_value(c, (int)c->stop->args[1], (int)c->stop->args[2],
-			      c->stop->args[3], (uint32_t)c->stop->args[4]);
-		udp_segment_set(c, s);
+		if (sockopt_value(c, (int)c->stop->args[1],
+				  (int)c->stop->args[2], c->stop->args[3],
+				  (uint32_t)c->stop->args[4], &ival))
+			udp_segment_set(c, s, ival);
 	} else if (!c->task->call.err &&
 		   st_mem_read_exact(c->task->tid, c->stop->args[4], &len,
 				     sizeof(len)) == 0) {
 		sockopt_value(c, (int)c->stop->args[1], (int)c->stop->args[2],
-			      c->stop->args[3], len);
+			      c->stop->args[3], len, &ival);
 		snprintf(st_h_text(c, 2), 512, "[%u]", len);
 		st_h_arg_text(c, 4, st_h_text(c, 2));
 	}
