@@ -13,6 +13,7 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arch/arch.h"
@@ -178,10 +179,6 @@ static void warn(struct st_tracer *t, pid_t tid, const char *text)
 		t->hooks.on_warning(t->hooks.arg, tid, text);
 }
 
-/*
- * New socket fds seen at this exit: grow the process's read/write filter
- * before the thread runs on.  Returns false when the thread died.
- */
 /* Every thread of process tgid stops at every syscall from its next
  * resume on (its children inherit it: new_task). */
 static void every_stop(struct st_tracer *t, pid_t tgid)
@@ -192,6 +189,10 @@ static void every_stop(struct st_tracer *t, pid_t tgid)
 				th->every_stop = true;
 }
 
+/*
+ * New socket fds seen at this exit: grow the process's read/write filter
+ * before the thread runs on.  Returns false when the thread died.
+ */
 static bool apply_watches(struct st_tracer *t, struct st_thread *th)
 {
 	struct st_fdset *set = st_fdset_get(t, th->tgid, true);
@@ -508,6 +509,15 @@ static void handle_stop(struct st_tracer *t, struct st_thread *th, int status,
 	resume(t, th, 0);
 }
 
+/* CLOCK_MONOTONIC in nanoseconds. */
+static long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* Attach mode: every thread is detached at its next stop. */
 static void begin_detach(struct st_tracer *t)
 {
@@ -542,13 +552,7 @@ static void begin_launch_stop(struct st_tracer *t, int sig, bool from_terminal)
 	if (t->main_pid > 0 && !t->main_done &&
 	    !(from_terminal && getpgid(t->main_pid) == getpgrp()))
 		kill(t->main_pid, sig);
-	clock_gettime(CLOCK_MONOTONIC, &t->kill_at);
-	t->kill_at.tv_sec += ST_STOP_GRACE_MS / 1000;
-	t->kill_at.tv_nsec += (ST_STOP_GRACE_MS % 1000) * 1000000L;
-	if (t->kill_at.tv_nsec >= 1000000000L) {
-		t->kill_at.tv_sec++;
-		t->kill_at.tv_nsec -= 1000000000L;
-	}
+	t->kill_at_ns = mono_ns() + ST_STOP_GRACE_MS * 1000000LL;
 }
 
 /* The grace is over: says what is killed, and kills it. */
@@ -597,14 +601,11 @@ static void take_stop_request(struct st_tracer *t)
  * killed (0: time is up); -1 otherwise. */
 static long long until_kill(const struct st_tracer *t)
 {
-	struct timespec now;
 	long long left;
 
 	if (!t->stopping || t->attach_mode || t->killed)
 		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	left = (long long)(t->kill_at.tv_sec - now.tv_sec) * 1000000000LL +
-	       (t->kill_at.tv_nsec - now.tv_nsec);
+	left = t->kill_at_ns - mono_ns();
 	return left > 0 ? left : 0;
 }
 
@@ -638,11 +639,11 @@ static void handle_gone(struct st_tracer *t, pid_t pid, int status)
 
 static pid_t wait_stop(struct st_tracer *t, long spin_ns, int *wstatus)
 {
-	struct timespec t0, now;
 	pid_t pid;
 
 	if (spin_ns > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &t0);
+		long long t0 = mono_ns();
+
 		do {
 			pid = waitpid(-1, wstatus, __WALL | WNOHANG);
 			if (pid != 0)
@@ -651,9 +652,7 @@ static pid_t wait_stop(struct st_tracer *t, long spin_ns, int *wstatus)
 			 * tracee's peer) gets the CPU: spinning must not
 			 * take it from them */
 			sched_yield();
-			clock_gettime(CLOCK_MONOTONIC, &now);
-		} while ((now.tv_sec - t0.tv_sec) * 1000000000L +
-			 (now.tv_nsec - t0.tv_nsec) < spin_ns);
+		} while (mono_ns() - t0 < spin_ns);
 	}
 	if (t->hooks.on_idle)
 		t->hooks.on_idle(t->hooks.idle_arg);

@@ -4,7 +4,6 @@
 
 #include <stdbool.h>
 #include <signal.h>
-#include <time.h>
 
 #include "tracer/tracer.h"
 
@@ -40,7 +39,8 @@ struct st_tracer {
 	bool stopping;		/* a stop was requested and begun */
 	bool killed;		/* launch: every task was sent SIGKILL */
 	int stop_requests_seen;
-	struct timespec kill_at; /* launch: the end of the stop's grace */
+	long long kill_at_ns;	/* launch: the end of the stop's grace
+				 * (CLOCK_MONOTONIC) */
 	pid_t main_pid;		/* launch: the command's pid */
 	bool main_exec_seen;
 	int main_status;	/* shell convention */
