@@ -145,29 +145,41 @@ Test(stop, ctrl_c_in_a_terminal_reaches_the_command_once, .timeout = 90)
 	remove_dir(dir);
 }
 
+/* socktap -q on a shell that ignores sig (sleeping a minute), sent sig
+ * once, or twice 0.3 s apart; r->out: "status N", then socktap's
+ * stderr.  Returns how long that took, in seconds. */
+static double stop_ignoring(const char *sig, bool twice, struct st_run *r)
+{
+	const char *dir = st_tmpfile(".stopi");
+	char cmd[4096], again[64] = "";
+	struct timespec t0, t1;
+
+	if (twice)
+		snprintf(again, sizeof(again), "sleep 0.3; kill -%s $t;", sig);
+	snprintf(cmd, sizeof(cmd),
+		"mkdir -p %s; cd %s\n"
+		"%s -q -- sh -c 'trap \"\" %s; touch ready; sleep 60' "
+		"2>err.txt & t=$!\n"
+		WAIT_READY
+		"kill -%s $t; %s st=0; wait $t || st=$?\n"
+		"echo status $st; cat err.txt\n", dir, dir, ST_BIN, sig, sig,
+		again);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	run_script(cmd, r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	remove_dir(dir);
+	return (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
 /* A command that ignores the signal: what still runs after the grace is
  * killed, and socktap says so. */
 Test(stop, what_ignores_the_signal_is_killed_after_the_grace,
      .timeout = 90)
 {
-	const char *dir = st_tmpfile(".stopi");
-	char cmd[4096];
-	struct timespec t0, t1;
-	double spent;
 	struct st_run r;
+	double spent = stop_ignoring("TERM", false, &r);
 
-	snprintf(cmd, sizeof(cmd),
-		"mkdir -p %s; cd %s\n"
-		"%s -q -- sh -c 'trap \"\" TERM; touch ready; sleep 60' "
-		"2>err.txt & t=$!\n"
-		WAIT_READY
-		"kill -TERM $t; st=0; wait $t || st=$?\n"
-		"echo status $st; cat err.txt\n", dir, dir, ST_BIN);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	run_script(cmd, &r);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	spent = (double)(t1.tv_sec - t0.tv_sec) +
-		(double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	cr_assert(!strncmp(r.out, "status 137\n", 11), "%s", r.out);
 	cr_assert(strstr(r.out, "still running 3 s after the stop request, "
 			 "with 1 more process: killed"), "%s", r.out);
@@ -175,28 +187,17 @@ Test(stop, what_ignores_the_signal_is_killed_after_the_grace,
 	cr_assert_geq(spent, 2.5, "%.1f s", spent);
 	cr_assert_lt(spent, 30.0, "%.1f s", spent);
 	st_run_free(&r);
-	remove_dir(dir);
 }
 
 /* A second request does not wait for the grace. */
 Test(stop, second_request_kills_at_once, .timeout = 90)
 {
-	const char *dir = st_tmpfile(".stop2");
-	char cmd[4096];
 	struct st_run r;
 
-	snprintf(cmd, sizeof(cmd),
-		"mkdir -p %s; cd %s\n"
-		"%s -q -- sh -c 'trap \"\" INT; touch ready; sleep 60' "
-		"2>err.txt & t=$!\n"
-		WAIT_READY
-		"kill -INT $t; sleep 0.3; kill -INT $t; st=0; wait $t || st=$?\n"
-		"echo status $st; cat err.txt\n", dir, dir, ST_BIN);
-	run_script(cmd, &r);
+	stop_ignoring("INT", true, &r);
 	cr_assert(!strncmp(r.out, "status 137\n", 11), "%s", r.out);
 	cr_assert_null(strstr(r.out, "still running"), "%s", r.out);
 	st_run_free(&r);
-	remove_dir(dir);
 }
 
 /* The command starts with the stop signals as it would without socktap:
