@@ -80,6 +80,15 @@ static void on_idle(void *arg)
 	st_outputs_idle(&app->outs, app->out);
 }
 
+/* The tracer polls for its next stop: the capture's writing that a
+ * thread would do may be done here. */
+static size_t on_spare(void *arg, size_t piece)
+{
+	struct app *app = arg;
+
+	return app->model ? st_model_spare(app->model, piece) : 0;
+}
+
 /* SI_KERNEL: sent by the terminal (Ctrl-C, hangup) to its foreground
  * process group, not by kill(2) to socktap alone. */
 static void on_stop_signal(int sig, siginfo_t *si, void *uc)
@@ -294,6 +303,7 @@ int main(int argc, char **argv)
 	}
 	st_handlers_hooks(&app.h, &hooks);
 	hooks.on_idle = on_idle;
+	hooks.on_spare = on_spare;
 	hooks.idle_arg = &app;
 	memset(&topts, 0, sizeof(topts));
 	topts.seccomp = app.opt.seccomp;

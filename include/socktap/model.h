@@ -174,6 +174,10 @@ struct st_sink {
 	int (*on_event)(void *priv, const struct st_event *ev);
 	/* called once at the end of the trace, after every ST_EV_END */
 	int (*finish)(void *priv);
+	/* optional: the caller has a CPU to spare for a moment; output
+	 * deferred to a thread may be written now, up to about piece bytes.
+	 * Returns the bytes written (0: nothing worth doing). */
+	size_t (*spare)(void *priv, size_t piece);
 	void (*destroy)(void *priv);
 };
 
@@ -304,6 +308,9 @@ int st_model_gap(struct st_model *m, struct st_socket *s, bool send,
 /* Tracing stops without the processes ending (detach): from now on
  * releasing a socket ends nothing; open conversations stay open. */
 void st_model_set_detaching(struct st_model *m);
+
+/* Each sink's spare (see struct st_sink); the bytes written. */
+size_t st_model_spare(struct st_model *m, size_t piece);
 
 /* End of trace: FIN-less ends for the open conversations, then finish. */
 int st_model_finish(struct st_model *m, const struct timespec *now);

@@ -808,6 +808,16 @@ void st_model_set_detaching(struct st_model *m)
 	m->detaching = true;
 }
 
+size_t st_model_spare(struct st_model *m, size_t piece)
+{
+	size_t done = 0;
+
+	for (unsigned i = 0; i < m->nsinks; i++)
+		if (m->sinks[i].spare && !m->sink_err[i])
+			done += m->sinks[i].spare(m->sinks[i].priv, piece);
+	return done;
+}
+
 int st_model_finish(struct st_model *m, const struct timespec *now)
 {
 	struct st_origin_info who = m->ctx;

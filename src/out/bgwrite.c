@@ -39,6 +39,13 @@
 #define FLUSH_AFTER_NS 500000000L
 
 /*
+ * st_bgwriter_help writes only once this much waits, in pieces that end
+ * on multiples of the piece size asked for: small writes would cost
+ * more system calls and smaller folios than they save.
+ */
+#define HELP_MIN (64u << 10)
+
+/*
  * The ring sits at the file's offset modulo RING_ALIGN, so that write(2)
  * copies each byte to the same offset within a cache line as it had
  * here: the kernel's copy runs 3-5 times slower when the page cache lies
@@ -59,10 +66,13 @@ struct st_bgwriter {
 	bool prealloc;		/* the file system allocates ahead */
 	bool closing;
 	bool idle;		/* the thread waits for data */
+	bool asleep;		/* ... with none at all, and no deadline */
+	bool busy;		/* a piece is being written (by the thread
+				 * or a helper): one at a time, in order */
 	int err;
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t has_data, has_room;
+	pthread_cond_t has_data, has_room, not_busy;
 };
 
 /* Failing is harmless (the write then allocates, and reports ENOSPC
@@ -81,7 +91,8 @@ static void allocate_ahead(struct st_bgwriter *b, size_t n)
 
 /* Waits (the lock held, the ring empty) for a batch, for the end, or
  * for a few bytes to have waited FLUSH_AFTER_NS.  Returns with data, or
- * closing.  Only this thread takes data out: len only grows here. */
+ * closing.  Bytes a helper took meanwhile need no flush: with none left
+ * at the deadline, the thread sleeps until woken. */
 static void wait_for_batch(struct st_bgwriter *b)
 {
 	struct timespec deadline;
@@ -90,7 +101,10 @@ static void wait_for_batch(struct st_bgwriter *b)
 	b->idle = true;
 	while (!b->closing && b->len < b->cap / 2) {
 		if (!b->len) {
+			b->asleep = true;
 			pthread_cond_wait(&b->has_data, &b->mu);
+			b->asleep = false;
+			timed = false;
 			continue;
 		}
 		if (!timed) {
@@ -103,10 +117,58 @@ static void wait_for_batch(struct st_bgwriter *b)
 			timed = true;
 		}
 		if (pthread_cond_timedwait(&b->has_data, &b->mu,
-					   &deadline) == ETIMEDOUT)
-			break;
+					   &deadline) == ETIMEDOUT) {
+			if (b->len)
+				break;
+			timed = false;
+		}
 	}
 	b->idle = false;
+}
+
+/*
+ * Writes the next piece of the ring (the lock held, data there, nobody
+ * else writing): the contiguous part, up to the next multiple of piece
+ * in the file.  The lock is released while writing; head, len and the
+ * file's end move once the bytes are in.  Returns how many left the ring.
+ */
+static size_t write_piece(struct st_bgwriter *b, size_t piece, bool give_way)
+{
+	size_t n = b->cap - b->head < b->len ? b->cap - b->head : b->len;
+	size_t to_boundary = b->end >= 0 ? piece - (size_t)(b->end % piece) :
+					   piece;
+	ssize_t w;
+	int e = 0;
+
+	if (n > to_boundary)
+		n = to_boundary;
+	b->busy = true;
+	pthread_mutex_unlock(&b->mu);
+	if (give_way)
+		sched_yield();
+	if (b->err) {
+		w = (ssize_t)n;	/* dropped: the file is lost */
+	} else {
+		allocate_ahead(b, n);
+		w = write(b->fd, b->ring + b->head, n);
+		e = errno;
+		if (w > 0)
+			b->end += w;	/* only what is in the file */
+	}
+	pthread_mutex_lock(&b->mu);
+	b->busy = false;
+	pthread_cond_broadcast(&b->not_busy);
+	if (w < 0 && e == EINTR)
+		return 0;
+	if (w <= 0) {
+		if (!b->err)
+			b->err = w < 0 ? -e : -EIO;
+		w = (ssize_t)n;	/* drop it: the file is lost */
+	}
+	b->head = (b->head + (size_t)w) % b->cap;
+	b->len -= (size_t)w;
+	pthread_cond_signal(&b->has_room);
+	return (size_t)w;
 }
 
 static void *drain(void *arg)
@@ -115,45 +177,33 @@ static void *drain(void *arg)
 
 	pthread_mutex_lock(&b->mu);
 	for (;;) {
-		size_t n, to_boundary;
-		ssize_t w;
-
+		if (b->busy) {
+			pthread_cond_wait(&b->not_busy, &b->mu);
+			continue;
+		}
 		if (!b->len)
 			wait_for_batch(b);
+		if (b->busy)
+			continue;
 		if (!b->len)
 			break;	/* closing, and all written */
-		/* the contiguous part, up to the next chunk boundary; the
-		 * lock is not held while writing */
-		n = b->cap - b->head < b->len ? b->cap - b->head : b->len;
-		to_boundary = b->end >= 0 ?
-			WRITE_CHUNK - (size_t)(b->end % WRITE_CHUNK) :
-			WRITE_CHUNK;
-		if (n > to_boundary)
-			n = to_boundary;
-		pthread_mutex_unlock(&b->mu);
-		sched_yield();
-		if (b->err) {
-			w = (ssize_t)n;	/* dropped: the file is lost */
-		} else {
-			allocate_ahead(b, n);
-			w = write(b->fd, b->ring + b->head, n);
-			if (w > 0)
-				b->end += w;	/* only what is in the file */
-		}
-		pthread_mutex_lock(&b->mu);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (!b->err)
-				b->err = w < 0 ? -errno : -EIO;
-			w = (ssize_t)n;	/* drop it: the file is lost */
-		}
-		b->head = (b->head + (size_t)w) % b->cap;
-		b->len -= (size_t)w;
-		pthread_cond_signal(&b->has_room);
+		write_piece(b, WRITE_CHUNK, true);	/* giving way first */
 	}
 	pthread_mutex_unlock(&b->mu);
 	return NULL;
+}
+
+size_t st_bgwriter_help(struct st_bgwriter *b, size_t piece)
+{
+	size_t done = 0;
+
+	if (!b || !piece || (piece & (piece - 1)) ||
+	    pthread_mutex_trylock(&b->mu) != 0)
+		return 0;
+	if (!b->busy && b->len >= HELP_MIN)
+		done = write_piece(b, piece, false);
+	pthread_mutex_unlock(&b->mu);
+	return done;
 }
 
 int st_bgwriter_new(int fd, size_t ring, size_t slack,
@@ -187,6 +237,7 @@ int st_bgwriter_new(int fd, size_t ring, size_t slack,
 	pthread_cond_init(&b->has_data, &attr);
 	pthread_condattr_destroy(&attr);
 	pthread_cond_init(&b->has_room, NULL);
+	pthread_cond_init(&b->not_busy, NULL);
 	/* signals are the main thread's business (stop requests) */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -208,8 +259,10 @@ static void publish(struct st_bgwriter *b, size_t n)
 	/* Wake a sleeping thread for a good batch (records come in many
 	 * small pieces, and one wake-up each would cost more than the
 	 * copying), and for the first bytes after none, which it then
-	 * writes after FLUSH_AFTER_NS if no batch comes. */
-	if (b->idle && (b->len == n || b->len >= b->cap / 2))
+	 * writes after FLUSH_AFTER_NS if no batch comes.  Not again for
+	 * the first bytes after a helper emptied the ring: the thread
+	 * still waits for its deadline then. */
+	if (b->idle && (b->len >= b->cap / 2 || (b->asleep && b->len == n)))
 		pthread_cond_signal(&b->has_data);
 }
 
@@ -295,6 +348,7 @@ int st_bgwriter_close(struct st_bgwriter *b)
 	pthread_mutex_destroy(&b->mu);
 	pthread_cond_destroy(&b->has_data);
 	pthread_cond_destroy(&b->has_room);
+	pthread_cond_destroy(&b->not_busy);
 	free(b->mem);
 	free(b);
 	return err;

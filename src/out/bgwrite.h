@@ -1,8 +1,8 @@
 /*
  * Writing a capture file from a second thread, so the tracer (and with it
  * every stopped tracee) never waits for the page cache: the tracer copies
- * into a bounded ring, the writer thread drains it with write(2).  The
- * file's blocks are allocated a few MiB ahead of the writes (see
+ * into a bounded ring, the writer thread drains it with write(2), helped
+ * by the tracer when it waits for a stop anyway.  The file's blocks are allocated a few MiB ahead of the writes (see
  * bgwrite.c); what is left over goes back at close.
  */
 #ifndef SOCKTAP_BGWRITE_H
@@ -27,6 +27,15 @@ int st_bgwriter_reserve(struct st_bgwriter *b, size_t n, void **p);
 /* Queues the first n bytes of the last reservation (n may be less than
  * reserved).  Same result as st_bgwriter_write. */
 int st_bgwriter_commit(struct st_bgwriter *b, size_t n);
+/*
+ * Writes one piece of what waits in the caller's thread, if at least
+ * 64 KiB wait and the thread is not writing: piece (a power of two)
+ * bounds it, and it ends on a multiple of piece in the file.  Never
+ * waits for the lock.  A caller with a CPU to spare (the tracer polling
+ * for its next stop) takes the work off the thread, which would take a
+ * CPU from the traced program.  Returns the bytes written, 0 for none.
+ */
+size_t st_bgwriter_help(struct st_bgwriter *b, size_t piece);
 /* Drains the ring, stops the thread, frees b; the first error or 0. */
 int st_bgwriter_close(struct st_bgwriter *b);
 

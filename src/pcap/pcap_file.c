@@ -485,6 +485,11 @@ int st_pwriter_commit(struct st_pwriter *w, const struct timespec *ts,
 	return w->err;
 }
 
+size_t st_pwriter_spare(struct st_pwriter *w, size_t piece)
+{
+	return w && !w->closed ? st_bgwriter_help(w->bg, piece) : 0;
+}
+
 int st_pwriter_flush(struct st_pwriter *w)
 {
 	if (w->err || w->closed || !w->fp)

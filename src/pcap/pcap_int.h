@@ -44,6 +44,9 @@ int st_pwriter_reserve(struct st_pwriter *w, uint8_t **pkt);
 int st_pwriter_commit(struct st_pwriter *w, const struct timespec *ts,
 		      size_t caplen, size_t origlen, const char *comment);
 
+/* The caller has a CPU to spare: up to piece bytes of what the writer
+ * thread holds go to the file now (st_bgwriter_help).  The bytes. */
+size_t st_pwriter_spare(struct st_pwriter *w, size_t piece);
 /* Pushes buffered records out; 0 or the first error. */
 int st_pwriter_flush(struct st_pwriter *w);
 /* Flushes and closes the file (not the memory); 0 or the first error. */

@@ -787,6 +787,13 @@ static int pcap_on_event(void *priv, const struct st_event *ev)
 	return stop(s, rc);
 }
 
+static size_t pcap_spare(void *priv, size_t piece)
+{
+	struct psink *s = priv;
+
+	return s->finished ? 0 : st_pwriter_spare(s->w, piece);
+}
+
 static int pcap_finish(void *priv)
 {
 	struct psink *s = priv;
@@ -856,6 +863,7 @@ int st_pcap_sink_new(const struct st_pcap_opts *opts, struct st_sink *sink)
 	sink->priv = s;
 	sink->on_event = pcap_on_event;
 	sink->finish = pcap_finish;
+	sink->spare = pcap_spare;
 	sink->destroy = pcap_destroy;
 	return 0;
 }

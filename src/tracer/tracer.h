@@ -76,6 +76,11 @@ struct st_tracer_hooks {
 	 * a while.  A moment to hand buffered output to the kernel, so that
 	 * a quiet program's trace is not held back.  Gets idle_arg. */
 	void (*on_idle)(void *idle_arg);
+	/* The loop polls for a stop that may come any moment, on a CPU it
+	 * holds anyway: output deferred to another thread may be written
+	 * now, up to about piece bytes.  Returns the bytes written (0:
+	 * nothing to do, and the loop yields the CPU).  Gets idle_arg. */
+	size_t (*on_spare)(void *idle_arg, size_t piece);
 	void *idle_arg;
 };
 

@@ -2,6 +2,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,5 +193,109 @@ Test(bgwrite, a_few_bytes_are_written_without_waiting_for_more)
 		usleep(100000);
 	}
 	cr_assert_eq(st_bgwriter_close(b), 0);
+	close(fd);
+}
+
+/* A helper writes in its own thread, at once, in pieces that end on
+ * multiples of the piece size; less than 64 KiB it leaves to the thread,
+ * which still writes it (its deadline, not a wake-up, brings it). */
+Test(bgwrite, a_helper_writes_whole_pieces_at_once)
+{
+	char path[] = "/tmp/st-bgwrite-XXXXXX";
+	int fd = mkstemp(path);
+	static unsigned char buf[100 << 10], back[sizeof(buf)];
+	struct st_bgwriter *b;
+	struct stat st;
+	size_t got = 0;
+
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)(i * 13 + i / 509);
+	cr_assert_eq(st_bgwriter_new(fd, 4u << 20, 0, &b), 0);
+	cr_assert_eq(st_bgwriter_write(b, buf, 1000), 0);
+	cr_assert_eq(st_bgwriter_help(b, 64u << 10), 0, "1000 bytes: too few");
+	cr_assert_eq(st_bgwriter_write(b, buf + 1000, sizeof(buf) - 1000), 0);
+	cr_assert_eq(st_bgwriter_help(b, 3000), 0, "not a power of two");
+	/* help does not wait for the lock: the thread may hold it a moment
+	 * (woken by the first bytes, it goes back to wait) */
+	for (int i = 0; i < 1000 && !(got = st_bgwriter_help(b, 64u << 10));
+	     i++)
+		usleep(1000);
+	cr_assert_eq(got, 64u << 10);
+	/* the thread waits for half a ring or half a second: this is the
+	 * helper's write, done when it returned */
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_eq(st.st_size, 64 << 10);
+	cr_assert_eq(st_bgwriter_help(b, 64u << 10), 0, "36 KiB: too few");
+	for (int i = 0; i < 1000 && st.st_size < (off_t)sizeof(buf); i++) {
+		usleep(10000);
+		cr_assert_eq(fstat(fd, &st), 0);
+	}
+	cr_assert_eq(st.st_size, (off_t)sizeof(buf), "the rest stayed behind");
+	cr_assert_eq(st_bgwriter_close(b), 0);
+	cr_assert_eq(pread(fd, back, sizeof(back), 0), (ssize_t)sizeof(back));
+	cr_assert_eq(memcmp(buf, back, sizeof(buf)), 0);
+	close(fd);
+}
+
+struct helper {
+	struct st_bgwriter *b;
+	atomic_bool stop, on;
+	size_t helped;
+};
+
+static void *keep_helping(void *arg)
+{
+	struct helper *h = arg;
+
+	while (!atomic_load(&h->stop))
+		if (atomic_load(&h->on))
+			h->helped += st_bgwriter_help(h->b, 64u << 10);
+	return NULL;
+}
+
+/* A helper and the thread writing at the same time: every byte lands
+ * once, in order, whoever wrote it.  The helper takes turns with the
+ * thread alone (then only the thread can empty the full ring), 2 MiB
+ * each. */
+Test(bgwrite, a_helper_and_the_thread_keep_the_order)
+{
+	char path[] = "/tmp/st-bgwrite-XXXXXX";
+	int fd = mkstemp(path);
+	size_t total = 24u << 20, off = 0;
+	unsigned char *buf = malloc(total), *back = malloc(total);
+	struct helper h = { .helped = 0 };
+	pthread_t th;
+
+	cr_assert_geq(fd, 0);
+	cr_assert(buf && back);
+	unlink(path);
+	for (size_t i = 0; i < total; i++)
+		buf[i] = (unsigned char)(i * 7 + i / 251 + i / 65521);
+	cr_assert_eq(st_bgwriter_new(fd, 1u << 20, 0, &h.b), 0);
+	atomic_init(&h.stop, false);
+	atomic_init(&h.on, false);
+	cr_assert_eq(pthread_create(&th, NULL, keep_helping, &h), 0);
+	for (unsigned i = 0; off < total; i++) {
+		size_t n = 1 + (i * 7919u) % 150000u;
+
+		if (n > total - off)
+			n = total - off;
+		cr_assert_eq(st_bgwriter_write(h.b, buf + off, n), 0);
+		off += n;
+		atomic_store(&h.on, (off >> 21) % 2 == 1);
+		if (i % 8 == 0)
+			usleep(200);	/* the lock free for the helper */
+	}
+	atomic_store(&h.stop, true);
+	pthread_join(th, NULL);
+	cr_assert_eq(st_bgwriter_close(h.b), 0);
+	cr_assert_gt(h.helped, 0, "the helper never got to write");
+	cr_assert_lt(h.helped, total, "the thread never got to write");
+	cr_assert_eq(pread(fd, back, total, 0), (ssize_t)total);
+	cr_assert_eq(memcmp(buf, back, total), 0);
+	free(buf);
+	free(back);
 	close(fd);
 }
