@@ -86,7 +86,7 @@ static size_t on_spare(void *arg, size_t piece)
 {
 	struct app *app = arg;
 
-	return app->model ? st_model_spare(app->model, piece) : 0;
+	return st_model_spare(app->model, piece);
 }
 
 /* SI_KERNEL: sent by the terminal (Ctrl-C, hangup) to its foreground

@@ -177,17 +177,14 @@ static void *drain(void *arg)
 
 	pthread_mutex_lock(&b->mu);
 	for (;;) {
-		if (b->busy) {
+		if (b->busy)	/* a helper writes: the next piece is after */
 			pthread_cond_wait(&b->not_busy, &b->mu);
-			continue;
-		}
-		if (!b->len)
+		else if (b->len)
+			write_piece(b, WRITE_CHUNK, true);  /* giving way first */
+		else if (b->closing)
+			break;	/* all written */
+		else
 			wait_for_batch(b);
-		if (b->busy)
-			continue;
-		if (!b->len)
-			break;	/* closing, and all written */
-		write_piece(b, WRITE_CHUNK, true);	/* giving way first */
 	}
 	pthread_mutex_unlock(&b->mu);
 	return NULL;

@@ -2,8 +2,9 @@
  * Writing a capture file from a second thread, so the tracer (and with it
  * every stopped tracee) never waits for the page cache: the tracer copies
  * into a bounded ring, the writer thread drains it with write(2), helped
- * by the tracer when it waits for a stop anyway.  The file's blocks are allocated a few MiB ahead of the writes (see
- * bgwrite.c); what is left over goes back at close.
+ * by the tracer when it waits for a stop anyway.  The file's blocks are
+ * allocated a few MiB ahead of the writes (see bgwrite.c); what is left
+ * over goes back at close.
  */
 #ifndef SOCKTAP_BGWRITE_H
 #define SOCKTAP_BGWRITE_H

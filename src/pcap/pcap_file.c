@@ -487,7 +487,7 @@ int st_pwriter_commit(struct st_pwriter *w, const struct timespec *ts,
 
 size_t st_pwriter_spare(struct st_pwriter *w, size_t piece)
 {
-	return w && !w->closed ? st_bgwriter_help(w->bg, piece) : 0;
+	return w->closed ? 0 : st_bgwriter_help(w->bg, piece);
 }
 
 int st_pwriter_flush(struct st_pwriter *w)
