@@ -471,8 +471,9 @@ Test(faults, send_buffer_unmapped_mid_call, .timeout = 60)
  * warning that every syscall of the process stops from then on printed
  * exactly when expected.  Returns what the prelude expected.  The client
  * talks on fd 99: its socket's first number may already be in the filter
- * (glibc probes nscd through a socket on fd 3 when HOME is unset), and a
- * filter never shrinks, so only a number no socket had makes it grow.
+ * (a user lookup probes nscd through a socket on fd 3: python's with HOME
+ * unset, pyenv's bash shim's with SHELL unset), and a filter never
+ * shrinks, so only a number no socket had makes it grow.
  */
 static int client_after(const char *prelude)
 {

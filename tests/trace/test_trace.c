@@ -822,8 +822,8 @@ Test(trace, finger_client_classic, .timeout = 60)
 /* The launch filter stops reads and writes only on socket fds: a file
  * workload makes few stops, and sockets that move to new fd numbers (dup2,
  * SCM_RIGHTS) are still seen.  The file is read on fd 98: a number that
- * was a socket's stays in the filter (glibc's nscd probe takes fd 3 when
- * HOME is unset), and its reads stop. */
+ * was a socket's stays in the filter (with HOME unset, python's user
+ * lookup probes nscd through a socket on fd 3), and its reads stop. */
 Test(trace, fd_filter_skips_files_not_sockets, .timeout = 60)
 {
 	char *srv[] = { (char *)st_sample("st_echo_server"), "-n", "2", NULL };
@@ -1303,7 +1303,7 @@ static void remove_dir(const char *dir)
 /* Under -q both ends of a socketpair leave the receive filter (each one's
  * sends record what the other reads): no byte is lost either way.  Files
  * fill the low fd numbers first, which an earlier socket of the process
- * (glibc's nscd probe when HOME is unset) may have left in the filter. */
+ * (python's nscd probe when HOME is unset) may have left in the filter. */
 Test(trace, quiet_socketpair_receives_free, .timeout = 60)
 {
 	const char *dir = st_tmpfile(".flows");
